@@ -1,0 +1,76 @@
+"""The app folder's configuration, read as Core Tools reads it before `func start`.
+
+- `local.settings.json`: its `Values` become environment variables of the host process. A variable that is
+  already set in the environment wins, so tests and CI can point settings elsewhere without editing files.
+- `host.json`: `extensions.http.routePrefix` (default `api`) and `extensions.durableTask.hubName`, which may be
+  `%SETTING%`; without it the local default hub is `TestHubName` (EXT `DurableTaskOptions`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HUB = "TestHubName"
+_SETTING = re.compile(r"%([^%]+)%")
+_HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+
+
+class ConfigError(ValueError):
+    """host.json or local.settings.json cannot be used."""
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except ValueError as error:
+        raise ConfigError(f"{path.name} is not valid JSON: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name} must hold a JSON object.")
+    return data
+
+
+def resolve_settings(text: str) -> str:
+    """Replace every `%NAME%` with the environment value NAME (missing ones are left as they are)."""
+    return _SETTING.sub(lambda m: os.environ.get(m.group(1), m.group(0)), text)
+
+
+@dataclass
+class AppConfig:
+    app_dir: Path
+    host_json: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, app_dir: Path) -> AppConfig:
+        settings = _read_json(app_dir / "local.settings.json")
+        values = {str(k): str(v) for k, v in (settings.get("Values") or {}).items() if v is not None}
+        return cls(app_dir, _read_json(app_dir / "host.json"), values)
+
+    def apply_settings(self) -> None:
+        for name, value in self.values.items():
+            os.environ.setdefault(name, value)
+        os.environ.setdefault("AzureWebJobsScriptRoot", str(self.app_dir))
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return self.host_json.get("extensions") or {}
+
+    @property
+    def route_prefix(self) -> str:
+        prefix = (self.extensions.get("http") or {}).get("routePrefix", "api")
+        return str(prefix or "").strip("/")
+
+    def task_hub(self, override: str | None = None) -> str:
+        hub = override or (self.extensions.get("durableTask") or {}).get("hubName") or DEFAULT_HUB
+        hub = resolve_settings(str(hub))
+        if not _HUB_NAME.match(hub):
+            raise ConfigError(f"Task hub name '{hub}' is invalid: it must start with a letter, hold only "
+                              "letters and digits, and be 3 to 45 characters long.")
+        return hub

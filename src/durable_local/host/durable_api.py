@@ -1,0 +1,375 @@
+"""The built-in Durable HTTP API, reproducing the extension's `HttpApiHandler` (http-api.md §1).
+
+Served on `/runtime/webhooks/durabletask`, the legacy `/admin/extensions/DurableTaskExtension` and, through
+the binding's `rpcBaseUrl`, to the SDK client. Routes after the base path, in the extension's order:
+`orchestrators/{functionName}/{instanceId?}`, `entities/...`, `instances/{instanceId?}/{operation?}`,
+`instances/{instanceId}/raiseEvent/{eventName}`, `makeprimary`. Status codes follow the state x operation
+matrix of §1.4 (e.g. Failed GET is 200, terminate of a finished instance 410, rewind of a running one 500,
+restart of an unknown one 400). Errors are ASP.NET `HttpError` JSON: `Message`, `ExceptionMessage`,
+`ExceptionType`, `StackTrace`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from durable_local.host.binding import check_status_payload
+from durable_local.host.engine import Engine
+from durable_local.host.episodes import compact, new_execution_id
+from durable_local.host.history import EventType, event, execution_started, to_micros
+from durable_local.host.query_string import Query
+from durable_local.host.records import TERMINAL_STATUSES, Commit, Instance, Message, RuntimeStatus
+from durable_local.host.rewind import RewindRefused, rewind
+from durable_local.host.status import history_payload, status_payload
+from durable_local.host.store import InstanceQuery
+
+log = logging.getLogger(__name__)
+
+ARGUMENT_ERROR = "One or more of the arguments submitted is incorrect"
+SERVER_ERROR = "Something went wrong while processing your request"
+CONTINUATION_HEADER = "x-ms-continuation-token"
+RUNNING_STATES = (RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.Suspended,
+                  RuntimeStatus.ContinuedAsNew)
+PURGE_BATCH = 2_000
+MIN_TIME = datetime(1, 1, 1, tzinfo=UTC)
+
+
+class ArgumentError(Exception):
+    """An `ArgumentException` on the real host: answered with 400."""
+
+    def __init__(self, message: str, exception_type: str = "System.ArgumentException") -> None:
+        super().__init__(message)
+        self.exception_type = exception_type
+
+
+class InvalidOperation(Exception):
+    """An `InvalidOperationException` on the real host: answered with 500."""
+
+
+def error_response(status: int, message: str, exception: str | None = None,
+                   exception_type: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"Message": message}
+    if exception is not None:
+        body.update(ExceptionMessage=exception, ExceptionType=exception_type, StackTrace=None)
+    return web.json_response(body, status=status)
+
+
+def validate_instance_id(instance_id: str) -> None:
+    """EXT `DurableClient.StartNewAsync` id rules (http-api.md §5.8); messages as the extension words them."""
+    if instance_id.startswith("@"):
+        raise ArgumentError("instanceId (Parameter 'Orchestration instance ids must not start with @.')")
+    if any(ch in "/\\?#" or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in instance_id):
+        raise ArgumentError("instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, "
+                            "or control characters.')")
+    if len(instance_id) > 256:
+        raise ArgumentError("instanceId (Parameter 'Instance ID lengths must not exceed 256 characters.')")
+
+
+def encode_token(key: tuple[int, str]) -> str:
+    raw = json.dumps([key[0], key[1]], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        created, instance_id = json.loads(raw)
+        return int(created), str(instance_id)
+    except (ValueError, TypeError, binascii.Error) as error:
+        raise ArgumentError(f"The continuation token '{token}' is not valid.") from error
+
+
+class DurableApi:
+    """Handlers of the Durable HTTP API over the engine's store; see the module docstring."""
+
+    def __init__(self, engine: Engine, hub: str) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.hub = hub
+
+    # -- dispatch --------------------------------------------------------------------------------------
+    async def handle(self, request: web.Request, sub_path: str) -> web.StreamResponse:
+        segments = [unquote(part) for part in sub_path.strip("/").split("/")] if sub_path.strip("/") else []
+        query = Query(request.query.items())
+        try:
+            handler = self._route(request.method, segments)
+            if handler is None:
+                return web.Response(status=404)
+            return await handler(request, query)
+        except ArgumentError as error:
+            return error_response(400, ARGUMENT_ERROR, str(error), error.exception_type)
+        except InvalidOperation as error:
+            return error_response(500, SERVER_ERROR, str(error), "System.InvalidOperationException")
+        except Exception as error:
+            log.exception("Durable HTTP API request failed: %s %s", request.method, request.path)
+            return error_response(500, SERVER_ERROR, str(error), type(error).__name__)
+
+    Handler = Callable[[web.Request, Query], Awaitable[web.StreamResponse]]
+
+    def _route(self, method: str, segments: list[str]) -> Handler | None:
+        if not segments:
+            return None
+        head = segments[0].lower()
+        if head == "orchestrators" and 2 <= len(segments) <= 3:
+            if method != "POST":
+                return None
+            name, instance_id = segments[1], segments[2] if len(segments) == 3 else ""
+            return lambda request, query: self.start(request, query, name, instance_id)
+        if head == "entities":
+            return self.entities_not_supported
+        if head == "instances":
+            if len(segments) == 4 and segments[2].lower() == "raiseevent":
+                if method != "POST":
+                    return None
+                return lambda request, query: self.raise_event(request, segments[1], segments[3])
+            if len(segments) > 3:
+                return None
+            instance_id = segments[1] if len(segments) > 1 else ""
+            operation = segments[2].lower() if len(segments) > 2 else ""
+            return self._instances_route(method, instance_id, operation)
+        if head == "makeprimary" and len(segments) == 1:
+            return self.make_primary
+        return None
+
+    def _instances_route(self, method: str, instance_id: str, operation: str) -> Handler | None:
+        if not operation:
+            if method == "GET":
+                return (lambda r, q: self.get_status(r, q, instance_id)) if instance_id else self.list_instances
+            if method == "DELETE":
+                return (lambda r, q: self.purge_one(instance_id)) if instance_id else self.purge_by_filter
+            return None
+        if method != "POST" or not instance_id:
+            return None
+        operations: dict[str, Callable[[web.Request, Query], Awaitable[web.StreamResponse]]] = {
+            "terminate": lambda r, q: self.terminate(instance_id, q.get("reason")),
+            "suspend": lambda r, q: self.suspend(instance_id, q.get("reason"), suspend=True),
+            "resume": lambda r, q: self.suspend(instance_id, q.get("reason"), suspend=False),
+            "rewind": lambda r, q: self.rewind(instance_id, q.get("reason")),
+            "restart": lambda r, q: self.restart(r, q, instance_id),
+        }
+        return operations.get(operation)
+
+    def _hub(self, query: Query) -> str:
+        return (query.get("taskHub") or "").strip() or self.hub
+
+    # -- start -----------------------------------------------------------------------------------------
+    async def start(self, request: web.Request, query: Query, name: str, instance_id: str) -> web.StreamResponse:
+        body = await request.read()
+        input_text: str | None = None
+        if body:
+            try:
+                input_text = compact(json.loads(body))
+            except ValueError:
+                return error_response(400, "Invalid JSON content")
+        timeout, interval = query.number("timeout"), query.number("pollingInterval")
+        if timeout is not None and interval is not None and interval > timeout:
+            raise ArgumentError(f"Total timeout {timeout} (seconds) should be bigger than retry timeout "
+                                f"{interval} (seconds)")
+        instance_id = self.start_instance(name, instance_id, input_text)
+        return await self._created(request, instance_id, timeout, interval)
+
+    def start_instance(self, name: str, instance_id: str, input_text: str | None) -> str:
+        """Create (or replace a finished) instance: Pending row plus its ExecutionStarted, one transaction."""
+        info = self.engine.index.lookup("orchestrator", name)
+        if info is None:
+            raise ArgumentError(f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
+                                f"function. Additional info: {self.engine.index.known('orchestrator')}")
+        instance_id = instance_id or uuid.uuid4().hex
+        validate_instance_id(instance_id)
+        existing = self.store.get_instance(instance_id)
+        if existing is not None and existing.runtime_status in RUNNING_STATES:
+            raise InvalidOperation(
+                f"An Orchestration instance with the status {existing.runtime_status.value} already exists.")
+        now = self.engine.clock.now()
+        execution_id = new_execution_id()
+        instance = Instance(instance_id=instance_id, name=info.durable_name, execution_id=execution_id,
+                            runtime_status=RuntimeStatus.Pending, created_time=to_micros(now),
+                            last_updated_time=to_micros(now), input=input_text)
+        started = execution_started(now, instance_id, execution_id, info.durable_name, input_text)
+        self.engine.commit(Commit(new_instances=[instance],
+                                  messages=[Message(instance_id, started, to_micros(now), execution_id)]))
+        return instance_id
+
+    async def _created(self, request: web.Request, instance_id: str, timeout: float | None,
+                       interval: float | None) -> web.StreamResponse:
+        if timeout is not None and interval is not None:
+            deadline = time.monotonic() + timeout
+            while True:
+                instance = self.store.get_instance(instance_id)
+                if instance is not None and instance.runtime_status == RuntimeStatus.Completed:
+                    return web.Response(status=200, text=instance.output or "null",
+                                        content_type="application/json")
+                if instance is not None and instance.runtime_status.is_terminal:
+                    return web.json_response(status_payload(instance))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                await asyncio.sleep(min(max(interval, 0.01), remaining))
+        payload = check_status_payload(self._origin(request), instance_id, self.hub)
+        return web.json_response(payload, status=202, headers={
+            "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
+
+    @staticmethod
+    def _origin(request: web.Request) -> str:
+        return f"{request.scheme}://{request.host}"
+
+    # -- status and listing ----------------------------------------------------------------------------
+    async def get_status(self, request: web.Request, query: Query, instance_id: str) -> web.StreamResponse:
+        hub = self._hub(query)
+        instance = self.store.get_instance(instance_id, hub)
+        if instance is None:
+            return web.Response(status=404)
+        show_input = query.flag("showInput", True)
+        history = None
+        if query.flag("showHistory", False) and instance.runtime_status != RuntimeStatus.Pending:
+            history = history_payload(self.store.history(instance_id, hub), show_input=show_input,
+                                      show_output=query.flag("showHistoryOutput", False))
+        payload = status_payload(instance, show_input=show_input, history=history)
+        if instance.runtime_status in RUNNING_STATES:
+            return web.json_response(payload, status=202, headers={"Location": str(request.url),
+                                                                   "Retry-After": "5"})
+        if instance.runtime_status == RuntimeStatus.Failed and query.flag("returnInternalServerErrorOnFailure",
+                                                                          False):
+            return web.json_response(payload, status=500)
+        return web.json_response(payload, status=200)
+
+    async def list_instances(self, request: web.Request, query: Query) -> web.StreamResponse:
+        token = request.headers.get(CONTINUATION_HEADER) or None
+        top = query.integer("top")
+        page, next_key = self.store.query(
+            self._filter(query), top if top and top > 0 else 100,
+            decode_token(token) if token else None, hub=self._hub(query))
+        show_input = query.flag("showInput", True)
+        headers = {CONTINUATION_HEADER: encode_token(next_key)} if next_key else {}
+        return web.json_response([status_payload(i, show_input=show_input) for i in page], headers=headers)
+
+    @staticmethod
+    def _filter(query: Query, *, default_to: datetime | None = None,
+                statuses: tuple[RuntimeStatus, ...] | None = None) -> InstanceQuery:
+        created_from, created_to = query.time("createdTimeFrom"), query.time("createdTimeTo") or default_to
+        return InstanceQuery(
+            created_from=to_micros(created_from) if created_from else None,
+            created_to=to_micros(created_to) if created_to else None,
+            statuses=query.statuses() if statuses is None else statuses,
+            prefix=query.get("instanceIdPrefix") or None)
+
+    # -- purge -----------------------------------------------------------------------------------------
+    async def purge_one(self, instance_id: str) -> web.StreamResponse:
+        """No status check, as on the real host (http-api.md §1.3 (4)); the app is the strict one."""
+        if self.store.get_instance(instance_id) is None:
+            return web.Response(status=404)
+        deleted = self.store.purge([instance_id])
+        return web.json_response({"instancesDeleted": deleted})
+
+    async def purge_by_filter(self, request: web.Request, query: Query) -> web.StreamResponse:
+        if query.time("createdTimeFrom") is None:
+            return web.json_response("Please provide value for 'createdTimeFrom' parameter.", status=400)
+        statuses = tuple(s for s in query.statuses() if s in TERMINAL_STATUSES)
+        condition = self._filter(query, default_to=self.engine.clock.now(), statuses=statuses)
+        deleted = await self.purge_matching(condition, self._hub(query))
+        if deleted == 0:
+            return web.Response(status=404)
+        return web.json_response({"instancesDeleted": deleted})
+
+    async def purge_matching(self, condition: InstanceQuery, hub: str) -> int:
+        """Delete in batches of a few thousand, yielding to the loop between them; memory stays flat."""
+        deleted = 0
+        while True:
+            page, _ = self.store.query(condition, PURGE_BATCH, None, hub=hub)
+            if not page:
+                return deleted
+            deleted += self.store.purge([i.instance_id for i in page], hub=hub)
+            await asyncio.sleep(0)
+
+    # -- operations on one instance --------------------------------------------------------------------
+    def _existing(self, instance_id: str) -> Instance | None:
+        return self.store.get_instance(instance_id)
+
+    async def raise_event(self, request: web.Request, instance_id: str, name: str) -> web.StreamResponse:
+        instance = self._existing(instance_id)
+        if instance is None:
+            return web.Response(status=404)
+        if instance.runtime_status.is_terminal:
+            return web.Response(status=410)
+        if request.content_type.lower() != "application/json":
+            return error_response(400, "Only application/json request content is supported")
+        body = await request.read()
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            return error_response(400, "Invalid JSON content")
+        raised = event(EventType.EventRaised, self.engine.clock.now(), Name=name, Input=compact(data))
+        self.engine.send(instance_id, raised)
+        return web.Response(status=202)
+
+    async def terminate(self, instance_id: str, reason: str | None) -> web.StreamResponse:
+        instance = self._existing(instance_id)
+        if instance is None:
+            return web.Response(status=404)
+        if instance.runtime_status.is_terminal:
+            return web.Response(status=410)
+        self.engine.send(instance_id, event(EventType.ExecutionTerminated, self.engine.clock.now(),
+                                            Input=reason))
+        return web.Response(status=202)
+
+    async def suspend(self, instance_id: str, reason: str | None, *, suspend: bool) -> web.StreamResponse:
+        instance = self._existing(instance_id)
+        if instance is None:
+            return web.Response(status=404)
+        if instance.runtime_status.is_terminal:
+            return web.Response(status=410)
+        if suspend and instance.runtime_status == RuntimeStatus.Suspended:
+            raise InvalidOperation(f"Instance '{instance_id}' is already suspended.")
+        if not suspend and instance.runtime_status != RuntimeStatus.Suspended:
+            raise InvalidOperation(f"Instance '{instance_id}' is not suspended; it is "
+                                   f"{instance.runtime_status.value}.")
+        kind = EventType.ExecutionSuspended if suspend else EventType.ExecutionResumed
+        self.engine.send(instance_id, event(kind, self.engine.clock.now(), Reason=reason))
+        return web.Response(status=202)
+
+    async def rewind(self, instance_id: str, reason: str | None) -> web.StreamResponse:
+        instance = self._existing(instance_id)
+        if instance is None:
+            return web.Response(status=404)
+        if instance.runtime_status in (RuntimeStatus.Completed, RuntimeStatus.Terminated, RuntimeStatus.Canceled):
+            return web.Response(status=410)
+        try:
+            commit = rewind(self._load, instance, reason, self.engine.clock.now())
+        except RewindRefused as refused:
+            raise InvalidOperation(str(refused)) from refused
+        self.engine.commit(commit)
+        self.engine.notify()
+        return web.Response(status=202)
+
+    def _load(self, instance_id: str) -> tuple[Instance | None, list[dict[str, Any]]]:
+        return self.store.get_instance(instance_id), self.store.history(instance_id)
+
+    async def restart(self, request: web.Request, query: Query, instance_id: str) -> web.StreamResponse:
+        instance = self._existing(instance_id)
+        if instance is None:
+            raise ArgumentError("InstanceId does not match a valid orchestration instance.")
+        new_id = uuid.uuid4().hex if query.flag("restartWithNewInstanceId", True) else instance_id
+        started = self.start_instance(instance.name, new_id, instance.input)
+        return await self._created(request, started, query.number("timeout"), query.number("pollingInterval"))
+
+    async def entities_not_supported(self, request: web.Request, query: Query) -> web.StreamResponse:
+        return error_response(501, "Durable entities are not supported by the local host yet.")
+
+    async def make_primary(self, request: web.Request, query: Query) -> web.StreamResponse:
+        raise InvalidOperation("The app lease feature is not enabled on the local host.")
+
+    # -- testing and maintenance -----------------------------------------------------------------------
+    def delete_task_hub(self, hub: str) -> dict[str, int]:
+        return self.store.delete_hub(hub)

@@ -1,0 +1,91 @@
+"""Calls user functions with their bindings, as the Python worker does (sdk-protocol.md §6.2-6.4).
+
+Arguments are passed by keyword under the binding names; the durable client binding receives its JSON
+string; a parameter named `context` receives an `azure.functions.Context`-like object. Sync functions run in
+worker threads, async ones on the host's single event loop (the SDK's aiohttp session is bound to it).
+Activity inputs and results go through the SDK's own `ActivityTriggerConverter`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from durable_local.host.indexing import FunctionInfo
+
+
+@dataclass
+class Context:
+    """The `context` argument the worker gives a function (RT `bindings/context.py`)."""
+
+    function_name: str
+    function_directory: str
+    invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    thread_local_storage: threading.local = field(default_factory=threading.local)
+    trace_context: Any = None
+    retry_context: Any = None
+
+
+def arguments(info: FunctionInfo, trigger_value: Any, client_json: Callable[[], str],
+              app_dir: str) -> dict[str, Any]:
+    """Keyword arguments for a call: the trigger, the durable client binding and `context` if declared."""
+    kwargs: dict[str, Any] = {info.trigger["name"]: trigger_value}
+    client = info.client_binding
+    if client:
+        kwargs[client] = client_json()
+    if info.accepts_context:
+        kwargs["context"] = Context(info.name, app_dir)
+    return kwargs
+
+
+async def call(info: FunctionInfo, kwargs: dict[str, Any], executor: Executor) -> Any:
+    """Run a function: awaited on the loop if async, else in a worker thread."""
+    if info.is_async:
+        return await info.callable(**kwargs)
+    return await asyncio.get_running_loop().run_in_executor(executor, lambda: info.callable(**kwargs))
+
+
+def decode_activity_input(text: str | None) -> Any:
+    return ActivityTriggerConverter.decode(meta.Datum(text if text is not None else "null", "string"),
+                                           trigger_metadata=None)
+
+
+def encode_activity_result(value: Any) -> str | None:
+    """TaskCompleted.Result: compact JSON, or null for None (the extension re-compacts the worker's JSON)."""
+    text = ActivityTriggerConverter.encode(value, expected_type=None).value
+    parsed = json.loads(text)
+    return None if parsed is None else json.dumps(parsed, separators=(",", ":"))
+
+
+def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
+    """TaskFailed Reason and Details exactly as the extension writes them (sdk-protocol.md §3.9).
+
+    Reason: "Activity function '{name}' failed:  {Type}: {message}" (two spaces). Details: the one-line
+    Newtonsoft JSON of a System.Exception wrapping the worker's RpcException.
+    """
+    message = f"{type(error).__name__}: {error}"
+    stack = "".join(traceback.format_exception(error)).strip()
+    rpc_message = f"Result: Failure\nException: {message}\nStack: {stack}"
+    details = {
+        "$type": "System.Exception, System.Private.CoreLib", "ClassName": "System.Exception",
+        "Message": f" {message}", "Data": None,
+        "InnerException": {
+            "$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script",
+            "IsUserException": False, "RemoteStackTrace": stack, "RemoteMessage": message,
+            "RemoteTypeName": None, "Message": rpc_message, "Data": {}, "InnerException": None,
+            "HelpURL": None, "StackTraceString": None, "RemoteStackTraceString": None, "RemoteStackIndex": 0,
+            "ExceptionMethod": None, "HResult": -2146233088, "Source": None, "WatsonBuckets": None},
+        "HelpURL": None, "StackTraceString": None, "RemoteStackTraceString": None, "RemoteStackIndex": 0,
+        "ExceptionMethod": None, "HResult": -2146233088, "Source": None, "WatsonBuckets": None,
+    }
+    return f"Activity function '{name}' failed:  {message}", json.dumps(details)

@@ -1,0 +1,103 @@
+"""The records the host keeps per task hub: instances, inbox messages and activity work items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from durable_local.host.history import Event
+
+
+class RuntimeStatus(StrEnum):
+    """`OrchestrationRuntimeStatus` names, as the status API spells them (http-api.md §4.2)."""
+
+    Running = "Running"
+    Completed = "Completed"
+    ContinuedAsNew = "ContinuedAsNew"
+    Failed = "Failed"
+    Canceled = "Canceled"
+    Terminated = "Terminated"
+    Pending = "Pending"
+    Suspended = "Suspended"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({RuntimeStatus.Completed, RuntimeStatus.Failed, RuntimeStatus.Terminated,
+                               RuntimeStatus.Canceled})
+
+#: The .NET enum values, for `runtimeStatus=0` style filters (`Enum.TryParse` accepts numbers).
+STATUS_NUMBERS = {"0": RuntimeStatus.Running, "1": RuntimeStatus.Completed, "2": RuntimeStatus.ContinuedAsNew,
+                  "3": RuntimeStatus.Failed, "4": RuntimeStatus.Canceled, "5": RuntimeStatus.Terminated,
+                  "6": RuntimeStatus.Pending, "7": RuntimeStatus.Suspended}
+
+
+@dataclass
+class Instance:
+    """One row of the instances table: the CQRS read model of an orchestration instance."""
+
+    instance_id: str
+    name: str
+    execution_id: str
+    runtime_status: RuntimeStatus
+    created_time: int  # microseconds since the epoch, UTC
+    last_updated_time: int
+    input: str | None = None  # JSON text as stored by the extension (string literal for SDK starts)
+    output: str | None = None
+    custom_status: str | None = None
+    completed_time: int | None = None
+    parent_instance_id: str | None = None
+    parent_execution_id: str | None = None
+    parent_sequence_id: int | None = None
+    history_length: int = 0
+
+
+@dataclass
+class Message:
+    """An event waiting in an instance's inbox; timers are messages whose `visible_at` is the fire time."""
+
+    instance_id: str
+    event: Event
+    visible_at: int
+    execution_id: str | None = None
+    id: int | None = None
+
+    @property
+    def event_type(self) -> int:
+        return int(self.event["EventType"])
+
+
+@dataclass
+class WorkItem:
+    """An activity execution to run (at least once); its completion becomes a message to the instance."""
+
+    instance_id: str
+    execution_id: str
+    sequence_id: int
+    name: str
+    input: str | None
+    id: int | None = None
+
+
+@dataclass
+class Commit:
+    """Everything one or more episodes change, written in a single transaction."""
+
+    instances: list[Instance] = field(default_factory=list)  # upserted
+    new_instances: list[Instance] = field(default_factory=list)  # inserted or replacing terminal ones
+    history_appends: list[tuple[str, int, list[Event]]] = field(default_factory=list)  # id, start seq, events
+    history_resets: list[str] = field(default_factory=list)  # instance ids whose history is deleted first
+    consumed_messages: list[int] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    work_items: list[WorkItem] = field(default_factory=list)
+    completed_work: list[int] = field(default_factory=list)
+
+    def merge(self, other: Commit) -> None:
+        for name in self.__dataclass_fields__:
+            getattr(self, name).extend(getattr(other, name))
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in self.__dataclass_fields__)
+

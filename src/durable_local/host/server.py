@@ -1,0 +1,208 @@
+"""The host's HTTP listener: HTTP-triggered functions, the Durable HTTP API and the admin endpoints.
+
+Paths, in order:
+- `/runtime/webhooks/durabletask/...` (case-insensitive) and `/admin/extensions/DurableTaskExtension/...`:
+  the Durable HTTP API; the client binding's `rpcBaseUrl` points here too.
+- `/admin/functions/{name}` (POST): run a non-HTTP function now, as the real host's admin API does (202).
+- `/admin/host/status`; with `--testing`: `/admin/host/clock/advance`, `/admin/host/idle`, `/admin/host/seed`;
+  `/admin/host/taskhubs/{hub}` (GET describes, DELETE deletes that hub's data: `durable delete-task-hub`).
+- `/{routePrefix}/{route}`: HTTP triggers, route templates matched with ASP.NET precedence.
+
+Authorization levels are not enforced, as under `func start`. Function results follow the worker's rules:
+an `HttpResponse` or a `str` (200); anything else, or an exception, is a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import unquote
+
+import azure.functions as func
+from aiohttp import web
+
+from durable_local.host import invoke
+from durable_local.host.durable_api import DurableApi
+from durable_local.host.engine import Engine
+from durable_local.host.indexing import FunctionInfo
+from durable_local.host.routing import RouteTable
+from durable_local.host.seeding import SeedError, seed_commit
+from durable_local.host.timers import TimerTriggers
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/runtime/webhooks/durabletask", "/admin/extensions/durabletaskextension")
+ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class HostServer:
+    """Routes requests; see the module docstring."""
+
+    def __init__(self, engine: Engine, api: DurableApi, timers: TimerTriggers, route_prefix: str,
+                 testing: bool) -> None:
+        self.engine = engine
+        self.api = api
+        self.timers = timers
+        self.route_prefix = route_prefix.strip("/")
+        self.testing = testing
+        self.routes = RouteTable()
+        for info in engine.index.of_type("httpTrigger"):
+            self.routes.add(str(info.trigger.get("route") or info.name), info)
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=1024**3)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.rel_url.raw_path
+        lowered = unquote(path).lower()
+        for prefix in API_PREFIXES:
+            if lowered == prefix or lowered.startswith(prefix + "/"):
+                return await self.api.handle(request, path[len(prefix):])
+        if lowered.startswith("/admin/functions/"):
+            return await self.run_function(request, unquote(path[len("/admin/functions/"):]))
+        if lowered.startswith("/admin/host/"):
+            return await self.admin(request, lowered[len("/admin/host/"):].strip("/"))
+        return await self.http_function(request, path)
+
+    # -- HTTP triggers ---------------------------------------------------------------------------------
+    async def http_function(self, request: web.Request, path: str) -> web.StreamResponse:
+        route = path.strip("/")
+        if self.route_prefix:
+            head, _, rest = route.partition("/")
+            if head.lower() != self.route_prefix.lower():
+                return web.Response(status=404)
+            route = rest
+        matches = self.routes.match(route)
+        for target, values in matches:
+            info: FunctionInfo = target  # type: ignore[assignment]
+            methods = [str(m).upper() for m in (info.trigger.get("methods") or ALL_METHODS)]
+            if request.method in methods:
+                return await self._invoke_http(info, request, values)
+        return web.Response(status=405 if matches else 404)
+
+    async def _invoke_http(self, info: FunctionInfo, request: web.Request,
+                           route_values: dict[str, str]) -> web.StreamResponse:
+        http_request = func.HttpRequest(
+            method=request.method, url=str(request.url), headers=dict(request.headers),
+            params=dict(request.query), route_params=route_values, body=await request.read())
+        kwargs = invoke.arguments(info, http_request, self.engine.client_json, self.engine.app_dir)
+        log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
+                 "APIs.')", info.name)
+        try:
+            result = await invoke.call(info, kwargs, self.engine.executor)
+        except Exception:
+            log.exception("Executed 'Functions.%s' (Failed)", info.name)
+            return web.Response(status=500)
+        return self._http_result(info, result)
+
+    @staticmethod
+    def _http_result(info: FunctionInfo, result: Any) -> web.StreamResponse:
+        if isinstance(result, func.HttpResponse):
+            headers = {key: value for key, value in result.headers.items()}
+            if result.mimetype and not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = result.mimetype + (f"; charset={result.charset}" if result.charset else "")
+            return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
+        if isinstance(result, str):
+            return web.Response(status=200, text=result)
+        log.error("Function '%s' returned %r; an HTTP function must return an HttpResponse or a str",
+                  info.name, type(result).__name__)
+        return web.Response(status=500)
+
+    # -- admin -----------------------------------------------------------------------------------------
+    async def run_function(self, request: web.Request, name: str) -> web.StreamResponse:
+        if request.method != "POST":
+            return web.Response(status=405)
+        info = next((f for f in self.engine.index.functions.values() if f.name.lower() == name.lower()), None)
+        if info is None:
+            return web.Response(status=404)
+        if info.trigger_type != "timerTrigger":
+            return _json_error(400, f"Function '{info.name}' has a {info.trigger_type}; the local host runs "
+                                    "only timer-triggered functions through this endpoint.")
+        self.engine.spawn(self.timers.fire(info, past_due=False), name=f"admin {info.name}")
+        return web.Response(status=202)
+
+    async def admin(self, request: web.Request, path: str) -> web.StreamResponse:
+        engine = self.engine
+        if path == "status" and request.method == "GET":
+            return web.json_response({"state": "Running", "taskHub": self.api.hub,
+                                      "now": engine.clock.now().isoformat(),
+                                      "clock": "virtual" if engine.clock.virtual else "system"})
+        if path.startswith("taskhubs/"):
+            hub = unquote(path[len("taskhubs/"):])
+            if request.method == "GET":
+                return web.json_response({"taskHub": hub, **engine.store.hub_summary(hub)})
+            if request.method == "DELETE":
+                counts = self.api.delete_task_hub(hub)
+                log.warning("deleted task hub %s: %s", hub, counts)
+                return web.json_response({"taskHub": hub, "deleted": counts})
+            return web.Response(status=405)
+        if not self.testing:
+            return web.Response(status=404)
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        if path == "clock/advance" and request.method == "POST":
+            if not engine.clock.virtual:
+                return _json_error(409, "the host runs on the system clock; start it with --clock virtual")
+            try:
+                seconds = float(body.get("seconds", 0))
+            except (TypeError, ValueError):
+                return _json_error(400, "'seconds' must be a number")
+            if seconds < 0:
+                return _json_error(400, "'seconds' must not be negative")
+            try:
+                now = await engine.advance(seconds, float(body.get("idleTimeout", 60)))
+            except TimeoutError as error:
+                return _json_error(504, str(error))
+            return web.json_response({"now": now.isoformat()})
+        if path == "idle" and request.method == "POST":
+            idle = await engine.wait_idle(float(body.get("timeout", 30)))
+            return web.json_response({"idle": idle}, status=200 if idle else 504)
+        if path == "seed" and request.method == "POST":
+            items = body.get("instances")
+            if not isinstance(items, list):
+                return _json_error(400, "the body must be {\"instances\": [...]}")
+            try:
+                commit = seed_commit(items, engine.clock.now())
+            except SeedError as error:
+                return _json_error(400, str(error))
+            engine.commit(commit)
+            return web.json_response({"seeded": len(items)})
+        return web.Response(status=404)
+
+    @staticmethod
+    async def _body(request: web.Request) -> dict[str, Any] | web.Response:
+        raw = await request.read()
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _json_error(400, "the body is not valid JSON")
+        return body if isinstance(body, dict) else _json_error(400, "the body must be a JSON object")
+
+
+async def serve(app: web.Application, hosts: list[str], port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    bound = []
+    for host in hosts:
+        try:
+            await web.TCPSite(runner, host, port, reuse_address=True).start()
+            bound.append(host)
+        except OSError as error:
+            if not bound and host == hosts[-1]:
+                raise
+            log.debug("not listening on %s:%s: %s", host, port, error)
+    if not bound:
+        raise OSError(f"could not listen on port {port}")
+    await asyncio.sleep(0)
+    return runner

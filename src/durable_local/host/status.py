@@ -1,0 +1,106 @@
+"""The status payload of the Durable HTTP API and its `historyEvents` (http-api.md §4, EXT StatusResponsePayload).
+
+- `input`, `output`, `customStatus` are the stored text parsed back to JSON; text that is not JSON comes
+  back as a JSON string (EXT `ParseToJToken`), so a terminate reason "done" is `"done"`.
+- `createdTime` / `lastUpdatedTime` are whole seconds with `Z`.
+- History (`showHistory=true`, not for Pending instances): OrchestratorStarted/Completed rows are dropped,
+  so are scheduling rows that have a completion; completions gain `FunctionName` and `ScheduledTime` (and the
+  scheduled `Input` with `showInput`); `Result` is kept only with `showHistoryOutput`; `EventType` is a name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from durable_local.host.history import Event, EventType, from_micros, status_time
+from durable_local.host.records import Instance, RuntimeStatus
+
+_STATUS_NAMES = {0: "Running", 1: "Completed", 2: "ContinuedAsNew", 3: "Failed", 4: "Canceled", 5: "Terminated",
+                 6: "Pending", 7: "Suspended"}
+
+
+def parse_to_token(text: str | None) -> Any:
+    """EXT `DurableClient.ParseToJToken`: JSON if it parses, else the text as a string; whitespace → ""."""
+    if text is None:
+        return None
+    if not text.strip():
+        return ""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def status_payload(instance: Instance, *, show_input: bool = True,
+                   history: list[Event] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "name": instance.name,
+        "instanceId": instance.instance_id,
+        "runtimeStatus": instance.runtime_status.value,
+        "input": parse_to_token(instance.input) if show_input else None,
+        "customStatus": parse_to_token(instance.custom_status),
+        "output": parse_to_token(instance.output),
+        "createdTime": status_time(from_micros(instance.created_time)),
+        "lastUpdatedTime": status_time(from_micros(instance.last_updated_time)),
+    }
+    if history is not None:
+        payload["historyEvents"] = history
+    return payload
+
+
+def history_payload(events: list[Event], *, show_input: bool, show_output: bool) -> list[dict[str, Any]]:
+    """Transform raw history into the API's `historyEvents` (EXT `GetDurableOrchestrationStatusAsync`)."""
+    scheduled: dict[int, Event] = {}
+    completed_ids: set[int] = set()
+    for item in events:
+        kind = item["EventType"]
+        if kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated):
+            scheduled[item["EventId"]] = item
+        elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
+                      EventType.SubOrchestrationInstanceFailed):
+            completed_ids.add(item.get("TaskScheduledId"))
+    result = []
+    for item in events:
+        kind = item["EventType"]
+        if kind in (EventType.OrchestratorStarted, EventType.OrchestratorCompleted):
+            continue
+        if kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated) \
+                and item["EventId"] in completed_ids:
+            continue
+        row = {key: value for key, value in item.items() if key not in ("EventId", "IsPlayed")}
+        row["EventType"] = EventType(kind).name
+        if not show_input:
+            row.pop("Input", None)
+        if kind == EventType.ExecutionStarted:
+            row["FunctionName"] = row.pop("Name", None)
+            for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags"):
+                row.pop(key, None)
+            if show_input and "Input" in row:
+                row["Input"] = parse_to_token(row["Input"])
+        elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
+                      EventType.SubOrchestrationInstanceFailed):
+            source = scheduled.get(row.pop("TaskScheduledId", None)) or {}
+            row["FunctionName"] = source.get("Name")
+            row["ScheduledTime"] = source.get("Timestamp")
+            if show_input and source.get("Input") is not None:
+                row["Input"] = parse_to_token(source["Input"])
+            if "Result" in row:
+                if show_output:
+                    row["Result"] = parse_to_token(row["Result"])
+                else:
+                    row.pop("Result")
+        elif kind == EventType.ExecutionCompleted:
+            row["OrchestrationStatus"] = _STATUS_NAMES.get(row.get("OrchestrationStatus"), "Unknown")
+            if show_output:
+                row["Result"] = parse_to_token(row.get("Result"))
+            else:
+                row.pop("Result", None)
+        elif kind == EventType.TimerFired:
+            row.pop("TimerId", None)
+        result.append(row)
+    return result
+
+
+def terminal(status: RuntimeStatus) -> bool:
+    return status.is_terminal

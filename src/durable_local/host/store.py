@@ -1,0 +1,341 @@
+"""Durable state of the local host in embedded SQLite: instances, history, inbox messages, work items.
+
+Rules that make a killed host lose nothing that was committed:
+
+- WAL journal, `synchronous=NORMAL`: a committed transaction survives the process being killed (`kill -9`);
+  only an OS crash or power loss can drop the last transactions (as with Azure Storage's own lag).
+- An episode's history, instance status, consumed messages and outgoing work commit in one transaction
+  (`apply`). An orchestration step is therefore applied exactly once; a crash before commit replays it.
+- Activity work items are leased to the running host; on start every unfinished item is leased again and
+  re-run (at-least-once, as on Azure). An activity's result and the deletion of its work item commit together.
+- One host process owns a store file at a time (an exclusive lock on `<store>.lock`).
+
+Instances are keyed by (task hub, instance id); listing uses keyset paging on (created time, instance id)
+over indexes, never a scan of every instance.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from durable_local.host.history import Event
+from durable_local.host.records import Commit, Instance, Message, RuntimeStatus, WorkItem
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    hub TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    runtime_status TEXT NOT NULL,
+    created_time INTEGER NOT NULL,
+    last_updated_time INTEGER NOT NULL,
+    completed_time INTEGER,
+    input TEXT,
+    output TEXT,
+    custom_status TEXT,
+    parent_instance_id TEXT,
+    parent_execution_id TEXT,
+    parent_sequence_id INTEGER,
+    history_length INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (hub, instance_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS instances_by_created ON instances (hub, created_time, instance_id);
+CREATE INDEX IF NOT EXISTS instances_by_status ON instances (hub, runtime_status, created_time, instance_id);
+CREATE TABLE IF NOT EXISTS history (
+    hub TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (hub, instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hub TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT,
+    visible_at INTEGER NOT NULL,
+    event_type INTEGER NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (hub, visible_at);
+CREATE INDEX IF NOT EXISTS messages_by_instance ON messages (hub, instance_id, id);
+CREATE TABLE IF NOT EXISTS work_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hub TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    sequence_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT,
+    lease_owner TEXT,
+    lease_expires INTEGER
+);
+CREATE INDEX IF NOT EXISTS work_items_by_instance ON work_items (hub, instance_id);
+CREATE TABLE IF NOT EXISTS timer_triggers (
+    hub TEXT NOT NULL,
+    function_name TEXT NOT NULL,
+    last INTEGER,
+    next INTEGER,
+    last_updated INTEGER,
+    PRIMARY KEY (hub, function_name)
+) WITHOUT ROWID;
+"""
+
+INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_time, last_updated_time, "
+                    "completed_time, input, output, custom_status, parent_instance_id, parent_execution_id, "
+                    "parent_sequence_id, history_length")
+CONTROL_EVENTS = (3, 19, 20)  # ExecutionTerminated, ExecutionSuspended, ExecutionResumed
+
+
+class StoreLockedError(RuntimeError):
+    """Another host process already serves this store file."""
+
+
+@dataclass(frozen=True)
+class InstanceQuery:
+    """A listing or purge filter, as the Durable HTTP API's query string expresses it (http-api.md §1.5)."""
+
+    created_from: int | None = None
+    created_to: int | None = None
+    statuses: tuple[RuntimeStatus, ...] = ()
+    prefix: str | None = None
+
+
+def _instance(row: Sequence[Any]) -> Instance:
+    return Instance(
+        instance_id=row[0], name=row[1], execution_id=row[2], runtime_status=RuntimeStatus(row[3]),
+        created_time=row[4], last_updated_time=row[5], completed_time=row[6], input=row[7], output=row[8],
+        custom_status=row[9], parent_instance_id=row[10], parent_execution_id=row[11],
+        parent_sequence_id=row[12], history_length=row[13])
+
+
+def _instance_values(hub: str, item: Instance) -> tuple[Any, ...]:
+    return (hub, item.instance_id, item.name, item.execution_id, item.runtime_status.value, item.created_time,
+            item.last_updated_time, item.completed_time, item.input, item.output, item.custom_status,
+            item.parent_instance_id, item.parent_execution_id, item.parent_sequence_id, item.history_length)
+
+
+class Store:
+    """The SQLite store of one host process; all calls come from the host's event loop thread."""
+
+    def __init__(self, path: str | os.PathLike[str], hub: str) -> None:
+        self.path = Path(path)
+        self.hub = hub
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_file: IO[str] | None = None
+        self._take_process_lock()
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.execute("PRAGMA cache_size=-65536")
+        self.db.executescript(SCHEMA)
+
+    def _take_process_lock(self) -> None:
+        lock_file = open(str(self.path) + ".lock", "a+")  # noqa: SIM115 - held for the process lifetime
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            lock_file.close()
+            raise StoreLockedError(f"another local host is already using the store {self.path}") from error
+        self._lock_file = lock_file
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock_file:
+            self._lock_file.close()
+            self._lock_file = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- instances -------------------------------------------------------------------------------------
+    def get_instance(self, instance_id: str, hub: str | None = None) -> Instance | None:
+        row = self.db.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub=? AND instance_id=?",
+                              (hub or self.hub, instance_id)).fetchone()
+        return _instance(row) if row else None
+
+    def history(self, instance_id: str, hub: str | None = None) -> list[Event]:
+        rows = self.db.execute("SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
+                               (hub or self.hub, instance_id)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    # -- the orchestration inbox -----------------------------------------------------------------------
+    def ready_instances(self, now: int, limit: int) -> list[str]:
+        """Instances with a message visible now; a Suspended instance only for terminate and resume."""
+        rows = self.db.execute(
+            "SELECT DISTINCT m.instance_id FROM messages m "
+            "LEFT JOIN instances i ON i.hub = m.hub AND i.instance_id = m.instance_id "
+            "WHERE m.hub = ? AND m.visible_at <= ? "
+            "AND (i.runtime_status IS NULL OR i.runtime_status != 'Suspended' OR m.event_type IN (3, 20)) "
+            "ORDER BY m.id LIMIT ?", (self.hub, now, limit)).fetchall()
+        return [row[0] for row in rows]
+
+    def messages(self, instance_id: str, now: int) -> list[Message]:
+        rows = self.db.execute(
+            "SELECT id, execution_id, visible_at, event FROM messages "
+            "WHERE hub=? AND instance_id=? AND visible_at <= ? ORDER BY visible_at, id",
+            (self.hub, instance_id, now)).fetchall()
+        return [Message(instance_id, json.loads(row[3]), row[2], row[1], row[0]) for row in rows]
+
+    def next_visible_after(self, now: int) -> int | None:
+        row = self.db.execute("SELECT MIN(visible_at) FROM messages WHERE hub=? AND visible_at > ?",
+                              (self.hub, now)).fetchone()
+        return row[0] if row else None
+
+    def has_ready_messages(self, now: int) -> bool:
+        return bool(self.ready_instances(now, 1))
+
+    # -- activity work items ---------------------------------------------------------------------------
+    def lease_all_work(self, owner: str, expires: int) -> list[WorkItem]:
+        """Lease every unfinished work item to this host (at start: re-run what a dead host left)."""
+        with self.transaction() as db:
+            db.execute("UPDATE work_items SET lease_owner=?, lease_expires=? WHERE hub=?",
+                       (owner, expires, self.hub))
+            rows = db.execute("SELECT id, instance_id, execution_id, sequence_id, name, input FROM work_items "
+                              "WHERE hub=? ORDER BY id", (self.hub,)).fetchall()
+        return [WorkItem(row[1], row[2], row[3], row[4], row[5], row[0]) for row in rows]
+
+    # -- the one write path ----------------------------------------------------------------------------
+    def apply(self, commit: Commit, lease_owner: str | None = None) -> list[WorkItem]:
+        """Write a commit in one transaction; returns the new work items with their ids, leased."""
+        hub = self.hub
+        placeholders = ",".join("?" * 15)
+        with self.transaction() as db:
+            for instance_id in commit.history_resets:
+                db.execute("DELETE FROM history WHERE hub=? AND instance_id=?", (hub, instance_id))
+            if commit.new_instances:
+                for item in commit.new_instances:
+                    db.execute("DELETE FROM history WHERE hub=? AND instance_id=?", (hub, item.instance_id))
+                db.executemany(f"INSERT OR REPLACE INTO instances VALUES ({placeholders})",
+                               [_instance_values(hub, item) for item in commit.new_instances])
+            if commit.instances:
+                db.executemany(
+                    "UPDATE instances SET name=?, execution_id=?, runtime_status=?, last_updated_time=?, "
+                    "completed_time=?, input=?, output=?, custom_status=?, history_length=? "
+                    "WHERE hub=? AND instance_id=?",
+                    [(i.name, i.execution_id, i.runtime_status.value, i.last_updated_time, i.completed_time,
+                      i.input, i.output, i.custom_status, i.history_length, hub, i.instance_id)
+                     for i in commit.instances])
+            rows = [(hub, instance_id, start + offset, json.dumps(item, separators=(",", ":")))
+                    for instance_id, start, events in commit.history_appends
+                    for offset, item in enumerate(events)]
+            if rows:
+                db.executemany("INSERT OR REPLACE INTO history VALUES (?,?,?,?)", rows)
+            if commit.consumed_messages:
+                db.executemany("DELETE FROM messages WHERE id=?", [(i,) for i in commit.consumed_messages])
+            if commit.completed_work:
+                db.executemany("DELETE FROM work_items WHERE id=?", [(i,) for i in commit.completed_work])
+            if commit.messages:
+                db.executemany(
+                    "INSERT INTO messages (hub, instance_id, execution_id, visible_at, event_type, event) "
+                    "VALUES (?,?,?,?,?,?)",
+                    [(hub, m.instance_id, m.execution_id, m.visible_at, m.event_type,
+                      json.dumps(m.event, separators=(",", ":"))) for m in commit.messages])
+            for item in commit.work_items:
+                cursor = db.execute(
+                    "INSERT INTO work_items (hub, instance_id, execution_id, sequence_id, name, input, "
+                    "lease_owner) VALUES (?,?,?,?,?,?,?)",
+                    (hub, item.instance_id, item.execution_id, item.sequence_id, item.name, item.input,
+                     lease_owner))
+                item.id = cursor.lastrowid
+        return commit.work_items
+
+    # -- queries ---------------------------------------------------------------------------------------
+    def query(self, query: InstanceQuery, top: int, after: tuple[int, str] | None,
+              hub: str | None = None) -> tuple[list[Instance], tuple[int, str] | None]:
+        """One page ordered by (created time, instance id) and the key to continue after, if more exist.
+
+        Each runtime status is read from its own index range and the pages are merged, so a filtered
+        page costs about `top` index reads per status whatever the size of the task hub.
+        """
+        hub = hub or self.hub
+        statuses = query.statuses or (None,)
+        found: list[Instance] = []
+        for status in statuses:
+            found.extend(self._query_one(hub, query, status, top + 1, after))
+        found.sort(key=lambda i: (i.created_time, i.instance_id))
+        page = found[:top]
+        more = len(found) > top
+        return page, ((page[-1].created_time, page[-1].instance_id) if more and page else None)
+
+    def _query_one(self, hub: str, query: InstanceQuery, status: RuntimeStatus | None, limit: int,
+                   after: tuple[int, str] | None) -> list[Instance]:
+        where = ["hub = ?"]
+        args: list[Any] = [hub]
+        if status is not None:
+            where.append("runtime_status = ?")
+            args.append(status.value)
+        if query.created_from is not None:
+            where.append("created_time >= ?")
+            args.append(query.created_from)
+        if query.created_to is not None:
+            where.append("created_time <= ?")
+            args.append(query.created_to)
+        if query.prefix:
+            where.append("instance_id >= ? AND instance_id < ?")
+            args += [query.prefix, query.prefix + "\U0010ffff"]
+        if after is not None:
+            where.append("(created_time > ? OR (created_time = ? AND instance_id > ?))")
+            args += [after[0], after[0], after[1]]
+        index = "instances_by_status" if status is not None else "instances_by_created"
+        sql = (f"SELECT {INSTANCE_COLUMNS} FROM instances INDEXED BY {index} WHERE {' AND '.join(where)} "
+               "ORDER BY created_time, instance_id LIMIT ?")
+        return [_instance(row) for row in self.db.execute(sql, (*args, limit))]
+
+    # -- purge -----------------------------------------------------------------------------------------
+    def purge(self, instance_ids: Iterable[str], hub: str | None = None) -> int:
+        """Delete instances with all their history, messages and work items, in one transaction."""
+        keys = [(hub or self.hub, instance_id) for instance_id in instance_ids]
+        if not keys:
+            return 0
+        with self.transaction() as db:
+            before = db.total_changes
+            db.executemany("DELETE FROM instances WHERE hub=? AND instance_id=?", keys)
+            deleted = db.total_changes - before
+            db.executemany("DELETE FROM history WHERE hub=? AND instance_id=?", keys)
+            db.executemany("DELETE FROM messages WHERE hub=? AND instance_id=?", keys)
+            db.executemany("DELETE FROM work_items WHERE hub=? AND instance_id=?", keys)
+        return deleted
+
+    def hub_summary(self, hub: str) -> dict[str, int]:
+        counts = {}
+        for table in ("instances", "history", "messages", "work_items", "timer_triggers"):
+            row = self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE hub=?", (hub,)).fetchone()
+            counts[table] = int(row[0])
+        return counts
+
+    def delete_hub(self, hub: str) -> dict[str, int]:
+        """`delete-task-hub` for the local store: every row of that hub, nothing of another hub."""
+        counts = self.hub_summary(hub)
+        with self.transaction() as db:
+            for table in counts:
+                db.execute(f"DELETE FROM {table} WHERE hub=?", (hub,))
+        return counts
+
+    # -- timer triggers --------------------------------------------------------------------------------
+    def timer_status(self, function_name: str) -> tuple[int | None, int | None, int | None]:
+        row = self.db.execute("SELECT last, next, last_updated FROM timer_triggers WHERE hub=? AND "
+                              "function_name=?", (self.hub, function_name)).fetchone()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
+    def save_timer_status(self, function_name: str, last: int | None, next_: int | None, updated: int) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO timer_triggers VALUES (?,?,?,?,?)",
+                       (self.hub, function_name, last, next_, updated))

@@ -1,0 +1,191 @@
+"""Test app for the local host's own end-to-end tests: one function per orchestration feature."""
+
+import json
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+COUNTERS = Path(os.environ.get("CORE_APP_COUNTERS", "/tmp/core_app_counters"))
+
+
+def bump(name: str) -> int:
+    """Count executions of a step in a file, so tests can prove what ran and how often."""
+    COUNTERS.mkdir(parents=True, exist_ok=True)
+    path = COUNTERS / name
+    count = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(count))
+    return count
+
+
+@app.route(route="orchestrators/{functionName}/{instanceId?}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    body = req.get_body()
+    instance_id = await client.start_new(req.route_params["functionName"], req.route_params.get("instanceId"),
+                                         json.loads(body) if body else None)
+    return client.create_check_status_response(req, instance_id)
+
+
+@app.route(route="orchestrators/{functionName}/wait", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def http_start_wait(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    instance_id = await client.start_new(req.route_params["functionName"], None, None)
+    return await client.wait_for_completion_or_create_check_status_response(req, instance_id, 5000, 50)
+
+
+@app.route(route="client/{instanceId}/{operation}", methods=["POST", "GET"])
+@app.durable_client_input(client_name="client")
+async def client_call(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Calls one SDK client method and returns what it gave, so tests can assert the SDK's view."""
+    instance_id, operation = req.route_params["instanceId"], req.route_params["operation"]
+    body = req.get_json() if req.get_body() else {}
+    if operation == "status":
+        status = await client.get_status(instance_id, show_history=True, show_history_output=True)
+        return func.HttpResponse(json.dumps({"truthy": bool(status), **(status.to_json() if status else {}),
+                                             "historyEvents": getattr(status, "historyEvents", None)}),
+                                 mimetype="application/json")
+    if operation == "raise":
+        await client.raise_event(instance_id, body["name"], body.get("data"))
+    elif operation == "terminate":
+        await client.terminate(instance_id, body.get("reason", "stop"))
+    elif operation == "rewind":
+        await client.rewind(instance_id, body.get("reason", "again"))
+    elif operation == "suspend":
+        await client.suspend(instance_id, "pause")
+    elif operation == "resume":
+        await client.resume(instance_id, "go on")
+    elif operation == "restart":
+        result = await client.restart(instance_id, body.get("newId", True))
+        return func.HttpResponse(json.dumps({"restarted": result}), mimetype="application/json")
+    elif operation == "purge":
+        result = await client.purge_instance_history(instance_id)
+        return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}), mimetype="application/json")
+    return func.HttpResponse(json.dumps({"ok": True}), mimetype="application/json")
+
+
+@app.orchestration_trigger(context_name="context")
+def Hello(context: df.DurableOrchestrationContext):
+    results = []
+    for city in ["Tokyo", "Seattle", "London"]:
+        results.append((yield context.call_activity("SayHello", city)))
+    return results
+
+
+@app.activity_trigger(input_name="city")
+def SayHello(city: str) -> str:
+    return f"Hello {city}!"
+
+
+@app.orchestration_trigger(context_name="context")
+def FanOut(context: df.DurableOrchestrationContext):
+    count = context.get_input() or 100
+    results = yield context.task_all([context.call_activity("Square", n) for n in range(count)])
+    return sum(results)
+
+
+@app.activity_trigger(input_name="n")
+def Square(n: int) -> int:
+    return n * n
+
+
+@app.orchestration_trigger(context_name="context")
+def Flaky(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=3)
+    return (yield context.call_activity_with_retry("FailTwice", options, context.instance_id))
+
+
+@app.activity_trigger(input_name="key")
+def FailTwice(key: str) -> str:
+    if bump(f"flaky-{key}") < 3:
+        raise ValueError("not yet")
+    return "third time lucky"
+
+
+@app.orchestration_trigger(context_name="context")
+def Approval(context: df.DurableOrchestrationContext):
+    deadline = context.current_utc_datetime + timedelta(seconds=context.get_input() or 30)
+    timer = context.create_timer(deadline)
+    approval = context.wait_for_external_event("Approval")
+    winner = yield context.task_any([approval, timer])
+    if winner == approval:
+        timer.cancel()
+        return {"approved": approval.result}
+    return {"approved": None, "timedOut": True}
+
+
+@app.orchestration_trigger(context_name="context")
+def Parent(context: df.DurableOrchestrationContext):
+    try:
+        return (yield context.call_sub_orchestrator("Child", context.get_input()))
+    except Exception as error:  # the child's failure reaches the parent as an exception
+        return {"childFailed": str(error).split("\n")[0]}
+
+
+@app.orchestration_trigger(context_name="context")
+def Child(context: df.DurableOrchestrationContext):
+    value = context.get_input()
+    if value == "fail":
+        raise RuntimeError("child broke")
+    return (yield context.call_activity("SayHello", value))
+
+
+@app.orchestration_trigger(context_name="context")
+def Boom(context: df.DurableOrchestrationContext):
+    yield context.call_activity("Explode", None)
+    return "unreachable"
+
+
+@app.activity_trigger(input_name="payload")
+def Explode(payload: str) -> str:
+    raise ValueError("kaboom")
+
+
+@app.orchestration_trigger(context_name="context")
+def Counter(context: df.DurableOrchestrationContext):
+    count = context.get_input() or 0
+    context.set_custom_status({"count": count})
+    if count >= 3:
+        return count
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=1))
+    context.continue_as_new(count + 1)
+
+
+@app.orchestration_trigger(context_name="context")
+def Steps(context: df.DurableOrchestrationContext):
+    """Three activities; the third fails until its configuration file exists (the rewind story)."""
+    first = yield context.call_activity("Step", "one")
+    second = yield context.call_activity("Step", "two")
+    third = yield context.call_activity("ConfiguredStep", "three")
+    return [first, second, third]
+
+
+@app.activity_trigger(input_name="name")
+def Step(name: str) -> str:
+    bump(f"step-{name}")
+    return name.upper()
+
+
+@app.activity_trigger(input_name="name")
+def ConfiguredStep(name: str) -> str:
+    bump(f"step-{name}")
+    setting = COUNTERS / "config-fixed"
+    if not setting.exists():
+        raise RuntimeError("configuration error: connection string missing")
+    return name.upper()
+
+
+@app.orchestration_trigger(context_name="context")
+def Waiter(context: df.DurableOrchestrationContext):
+    first = yield context.wait_for_external_event("Go")
+    return first
+
+
+@app.timer_trigger(schedule="%TICK_SCHEDULE%", arg_name="timer", run_on_startup=False)
+def Tick(timer: func.TimerRequest) -> None:
+    bump("tick")
+    logging.info("tick past_due=%s", timer.past_due)
