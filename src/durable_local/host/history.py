@@ -6,12 +6,14 @@ Events are plain dicts with PascalCase keys, `EventType` as an int, `EventId`, `
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
 Event = dict[str, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FRACTION = re.compile(r"\.(?P<digits>\d+)")
 
 
 class EventType(IntEnum):
@@ -82,11 +84,9 @@ def parse_time(text: str) -> datetime:
         raise ValueError("empty time")
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
-    if "." in value:  # trim fractions beyond microseconds (.NET sends seven digits)
-        head, _, tail = value.partition(".")
-        digits = "".join(ch for ch in tail[:7] if ch.isdigit())
-        rest = tail[len(digits):]
-        value = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
+    fraction = _FRACTION.search(value)
+    if fraction:  # Python takes at most six digits; .NET sends seven
+        value = f"{value[:fraction.start()]}.{fraction['digits'][:6].ljust(6, '0')}{value[fraction.end():]}"
     parsed = datetime.fromisoformat(value)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 

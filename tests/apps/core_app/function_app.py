@@ -3,7 +3,7 @@
 import json
 import logging
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import azure.durable_functions as df
@@ -11,6 +11,10 @@ import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 COUNTERS = Path(os.environ.get("CORE_APP_COUNTERS", "/tmp/core_app_counters"))
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def bump(name: str) -> int:
@@ -49,6 +53,19 @@ async def client_call(req: func.HttpRequest, client: df.DurableOrchestrationClie
         return func.HttpResponse(json.dumps({"truthy": bool(status), **(status.to_json() if status else {}),
                                              "historyEvents": getattr(status, "historyEvents", None)}),
                                  mimetype="application/json")
+    if operation in ("all", "by"):
+        if operation == "all":
+            found = await client.get_status_all()
+        else:
+            found = await client.get_status_by(
+                created_time_from=parse_time(body.get("from")), created_time_to=parse_time(body.get("to")),
+                runtime_status=[df.OrchestrationRuntimeStatus(s) for s in body.get("statuses", [])] or None)
+        return func.HttpResponse(json.dumps([s.to_json() for s in found]), mimetype="application/json")
+    if operation == "purge_by":
+        result = await client.purge_instance_history_by(
+            created_time_from=parse_time(body.get("from")), created_time_to=parse_time(body.get("to")),
+            runtime_status=[df.OrchestrationRuntimeStatus(s) for s in body.get("statuses", [])] or None)
+        return func.HttpResponse(json.dumps({"deleted": result.instances_deleted}), mimetype="application/json")
     if operation == "raise":
         await client.raise_event(instance_id, body["name"], body.get("data"))
     elif operation == "terminate":

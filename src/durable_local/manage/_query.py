@@ -1,0 +1,120 @@
+"""Read-only commands: `get-runtime-status`, `get-history`, `get-instances` and `wait`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from durable_local.manage.client import InstanceQuery
+from durable_local.manage.context import Context
+from durable_local.manage.errors import EXIT_FAILURE, EXIT_OK, CliError
+from durable_local.manage.output import (
+    Progress,
+    compact_json,
+    format_history,
+    format_instances,
+    format_status,
+)
+from durable_local.manage.parsing import TERMINAL_STATUSES, format_datetime
+
+DEFAULT_TOP = 10
+DEFAULT_ALL_PAGE_SIZE = 100
+
+
+def get_runtime_status(ctx: Context) -> int:
+    args = ctx.args
+    status = ctx.status(args.id, show_input=args.show_input)
+    if ctx.out.json:
+        shown = {
+            k: v
+            for k, v in status.items()
+            if not (k == "input" and not args.show_input) and not (k == "output" and not args.show_output)
+        }
+        ctx.out.emit_json(shown)
+    else:
+        ctx.out.line(format_status(status, show_input=args.show_input, show_output=args.show_output))
+    return EXIT_OK
+
+
+def get_history(ctx: Context) -> int:
+    status = ctx.status(ctx.args.id, show_input=True, show_history=True)
+    events: list[dict[str, Any]] = list(status.get("historyEvents") or [])
+    events.sort(key=lambda event: str(event.get("Timestamp") or ""))
+    if ctx.out.json:
+        ctx.out.emit_json(events)
+    elif events:
+        ctx.out.line(format_history(events))
+    else:
+        ctx.out.line(f"No history yet: instance '{ctx.args.id}' is {status.get('runtimeStatus')}.")
+    return EXIT_OK
+
+
+def instance_query(args: Any) -> InstanceQuery:
+    """The `GET /instances` filters of the `--created-after/--created-before/--runtime-status` style flags."""
+    return InstanceQuery(
+        created_from=format_datetime(args.created_after) if args.created_after else None,
+        created_to=format_datetime(args.created_before) if args.created_before else None,
+        statuses=list(args.runtime_status or []),
+        instance_id_prefix=getattr(args, "instance_id_prefix", None),
+        show_input=bool(getattr(args, "show_input", False)),
+    )
+
+
+def get_instances(ctx: Context) -> int:
+    args = ctx.args
+    query = instance_query(args)
+    if args.all:
+        page_size = args.top or DEFAULT_ALL_PAGE_SIZE
+        progress = Progress()
+        instances: list[dict[str, Any]] = []
+        for number, (items, _) in enumerate(
+            ctx.client.iter_pages(query, top=page_size, continuation_token=args.continuation_token), 1
+        ):
+            instances.extend(items)
+            progress.update(f"Fetched {len(instances)} instances ({number} pages)...")
+        progress.done(f"Fetched {len(instances)} instances.")
+        token = None
+    else:
+        instances, token = ctx.client.list_page(
+            query, top=args.top or DEFAULT_TOP, continuation_token=args.continuation_token
+        )
+    if ctx.out.json:
+        ctx.out.emit_json({"instances": instances, "continuationToken": token})
+        return EXIT_OK
+    ctx.out.line(format_instances(instances) if instances else "No instances found.")
+    if token:
+        ctx.out.line(f"Continuation token for next set of results: '{token}'")
+    elif args.all:
+        ctx.out.line(f"{len(instances)} instances.")
+    return EXIT_OK
+
+
+def wait(ctx: Context) -> int:
+    """Poll until the instance reaches a terminal status; exit 0 only if it Completed."""
+    args = ctx.args
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    delay = 0.05
+    while True:
+        status = ctx.status(args.id, show_input=False)
+        current = status.get("runtimeStatus")
+        if current in TERMINAL_STATUSES:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            raise CliError(f"instance '{args.id}' is still {current} after {args.timeout:g} s")
+        pause = min(delay, args.interval)
+        if deadline is not None:
+            pause = max(0.0, min(pause, deadline - time.monotonic()))
+        time.sleep(pause)
+        delay *= 2
+    if ctx.out.json:
+        ctx.out.emit_json(status)
+    else:
+        ctx.out.line(format_status(status, show_input=False, show_output=True))
+    if current == "Completed":
+        return EXIT_OK
+    sys.stderr.write(
+        f"durable wait: error: instance '{args.id}' ended {current}: "
+        f"{compact_json(status.get('output'), 200)}\n"
+    )
+    return EXIT_FAILURE

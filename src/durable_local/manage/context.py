@@ -1,0 +1,101 @@
+"""What every command handler gets: its parsed flags, the app's settings, an API client and the output;
+plus the lookups several commands share (an instance's status, a selection of instances)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from durable_local.manage.client import DEFAULT_BASE_URL, DurableClient, InstanceQuery, Response
+from durable_local.manage.errors import CliError
+from durable_local.manage.output import Output, Progress
+from durable_local.manage.settings import AppSettings
+
+BASE_URL_ENV = "DURABLE_BASE_URL"
+SYSTEM_KEY_ENV = "DURABLE_SYSTEM_KEY"
+
+
+@dataclass
+class Context:
+    """One command run: flags, settings, the client for the chosen app and task hub, and the output."""
+
+    args: argparse.Namespace
+    settings: AppSettings
+    client: DurableClient
+    out: Output
+    task_hub: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Context:
+        settings = AppSettings(Path(args.app_dir))
+        task_hub = settings.task_hub(args.task_hub_name)
+        base_url = args.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        code = args.code or os.environ.get(SYSTEM_KEY_ENV) or None
+        client = DurableClient(
+            base_url, code=code, task_hub=task_hub, connection=args.connection_string_setting
+        )
+        return cls(args, settings, client, Output(args.output), task_hub)
+
+    def in_hub(self) -> str:
+        return f" in task hub '{self.task_hub}'" if self.task_hub else ""
+
+    def not_found(self, instance_id: str) -> CliError:
+        return CliError(f"no instance with ID '{instance_id}' found{self.in_hub()}")
+
+    def status(
+        self, instance_id: str, *, show_input: bool = False, show_history: bool = False
+    ) -> dict[str, Any]:
+        """The instance's status JSON, or a one-line 'not found' error."""
+        response = self.client.get_status(
+            instance_id, show_input=show_input, show_history=show_history, show_history_output=show_history
+        )
+        if response.status == 404:
+            raise self.not_found(instance_id)
+        status = self.client.expect(response, 200, 202, 500).json()
+        if not isinstance(status, dict):
+            raise CliError(f"GET {response.url} did not return a status object")
+        return status
+
+    def operation_error(self, response: Response, instance_id: str, action: str, hint: str = "") -> CliError:
+        """Explain a refused instance operation: unknown instance (404), or its current state (410, 500)."""
+        if response.status == 404:
+            return self.not_found(instance_id)
+        if response.status in (400, 410, 500):
+            try:
+                current = self.status(instance_id).get("runtimeStatus")
+            except CliError as error:
+                if response.status == 400:
+                    return error
+                current = None
+            if current and response.status != 400:
+                return CliError(f"cannot {action} instance '{instance_id}': its status is {current}{hint}")
+            detail = response.detail()
+            if detail:
+                return CliError(f"cannot {action} instance '{instance_id}': {detail}")
+        try:
+            self.client.expect(response)
+        except CliError as error:
+            return error
+        return CliError(f"cannot {action} instance '{instance_id}'")
+
+    def select(
+        self, query: InstanceQuery, *, page_size: int = 500, on_page: Callable[[int], None] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every instance matching `query`, paging through the API, with progress on stderr."""
+        progress = Progress()
+        found: list[dict[str, Any]] = []
+        pages = 0
+        for items, token in self.client.iter_pages(query, top=page_size):
+            found.extend(items)
+            pages += 1
+            if token is not None:  # more pages to come: worth telling
+                progress.update(f"Listing instances: {len(found)} so far...")
+            if on_page:
+                on_page(len(found))
+        if pages > 1:
+            progress.done(f"Listing instances: {len(found)} found.")
+        return found

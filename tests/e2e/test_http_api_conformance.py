@@ -1,0 +1,255 @@
+"""Conformance of the local host's Durable HTTP API with the real extension's code (http-api.md §1.3-1.5, §8).
+
+Instances in every runtime status are seeded through the testing API; each cell of the state x operation
+matrix of §1.4 gets its own instance, so the operations do not interfere.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durable_local.testing import LocalHost
+
+APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
+API = "/runtime/webhooks/durabletask"
+STATES = ["Pending", "Running", "Suspended", "ContinuedAsNew", "Completed", "Failed", "Terminated", "Canceled"]
+
+# http-api.md §1.4, as the extension's code answers (not the docs).
+MATRIX = {
+    #                 GET  raise terminate suspend resume rewind purge
+    "not found":     (404, 404, 404, 404, 404, 404, 404),
+    "Pending":       (202, 202, 202, 202, 500, 500, 200),
+    "Running":       (202, 202, 202, 202, 500, 500, 200),
+    "Suspended":     (202, 202, 202, 500, 202, 500, 200),
+    "ContinuedAsNew": (202, 202, 202, 202, 500, 500, 200),
+    "Completed":     (200, 410, 410, 410, 410, 410, 200),
+    "Failed":        (200, 410, 410, 410, 410, 202, 200),
+    "Terminated":    (200, 410, 410, 410, 410, 410, 200),
+    "Canceled":      (200, 410, 410, 410, 410, 410, 200),
+}
+OPERATIONS = ["get", "raiseEvent", "terminate", "suspend", "resume", "rewind", "purge"]
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    env = {"CORE_APP_COUNTERS": str(tmp_path_factory.mktemp("counters")), "TICK_SCHEDULE": "0 0 0 * * *"}
+    with LocalHost(APP, env=env) as running:
+        yield running
+
+
+def seed(host: LocalHost, status: str, **fields: Any) -> str:
+    instance_id = f"{status.lower()}-{uuid.uuid4().hex[:8]}"
+    host.seed([{"instanceId": instance_id, "name": "Hello", "runtimeStatus": status, **fields}])
+    return instance_id
+
+
+def call(host: LocalHost, operation: str, instance_id: str) -> Any:
+    base = f"{API}/instances/{instance_id}"
+    if operation == "get":
+        return host.get(base)
+    if operation == "raiseEvent":
+        return host.post(f"{base}/raiseEvent/Go", {"x": 1})
+    if operation == "purge":
+        return host.delete(base)
+    return host.post(f"{base}/{operation}?reason=conformance")
+
+
+@pytest.mark.parametrize(("state", "operation"), list(itertools.product(MATRIX, OPERATIONS)))
+def test_state_by_operation_matrix(host: LocalHost, state: str, operation: str) -> None:
+    instance_id = "missing-instance" if state == "not found" else seed(host, state)
+    expected = MATRIX[state][OPERATIONS.index(operation)]
+    reply = call(host, operation, instance_id)
+    assert reply.status == expected, reply.body
+    if expected == 404 or (expected in (202, 410) and operation != "get"):
+        assert reply.body == b""  # the SDK needs empty or JSON bodies
+    if expected == 500:
+        assert reply.json()["Message"] == "Something went wrong while processing your request"
+        assert reply.json()["ExceptionMessage"]
+
+
+def test_running_status_carries_location_and_retry_after_5(host: LocalHost) -> None:
+    instance_id = seed(host, "Running")
+    reply = host.get(f"{API}/instances/{instance_id}?showInput=false")
+    assert reply.status == 202
+    assert reply.header("Location") == host.url(f"{API}/instances/{instance_id}?showInput=false")
+    assert reply.header("Retry-After") == "5"
+
+
+def test_failed_is_500_only_with_return_internal_server_error_on_failure(host: LocalHost) -> None:
+    instance_id = seed(host, "Failed", output="it broke")
+    assert host.get(f"{API}/instances/{instance_id}").status == 200
+    flagged = host.get(f"{API}/instances/{instance_id}?returnInternalServerErrorOnFailure=true")
+    assert flagged.status == 500 and flagged.json()["output"] == "it broke"
+
+
+def test_status_payload_shape_and_whole_second_dates(host: LocalHost) -> None:
+    created = "2026-03-04T05:06:07.891Z"
+    instance_id = seed(host, "Completed", createdTime=created, input={"a": 1}, output=[1, 2],
+                       customStatus={"stage": 2})
+    body = host.get(f"{API}/instances/{instance_id}").json()
+    assert body == {"name": "Hello", "instanceId": instance_id, "runtimeStatus": "Completed", "input": {"a": 1},
+                    "customStatus": {"stage": 2}, "output": [1, 2], "createdTime": "2026-03-04T05:06:07Z",
+                    "lastUpdatedTime": "2026-03-04T05:06:07Z"}
+    assert host.get(f"{API}/instances/{instance_id}?showInput=FALSE").json()["input"] is None
+
+
+def test_history_is_transformed_as_the_extension_does(host: LocalHost) -> None:
+    reply = host.post(f"{API}/orchestrators/Hello", {"trip": 1})
+    instance_id = reply.json()["id"]
+    host.wait_for_status(instance_id)
+    plain = host.get(f"{API}/instances/{instance_id}?showHistory=true").json()["historyEvents"]
+    assert [e["EventType"] for e in plain] == ["ExecutionStarted", "TaskCompleted", "TaskCompleted",
+                                               "TaskCompleted", "ExecutionCompleted"]
+    assert plain[0]["FunctionName"] == "Hello" and plain[0]["Input"] == {"trip": 1}
+    assert plain[1]["FunctionName"] == "SayHello" and "ScheduledTime" in plain[1] and "Result" not in plain[1]
+    assert all("EventId" not in e and "IsPlayed" not in e for e in plain)
+    full = host.get(f"{API}/instances/{instance_id}?showHistory=true&showHistoryOutput=true").json()
+    assert full["historyEvents"][1]["Result"] == "Hello Tokyo!"
+    assert full["historyEvents"][-1]["OrchestrationStatus"] == "Completed"
+    assert full["historyEvents"][-1]["Result"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+
+
+def test_paging_round_trips_the_continuation_token_header(host: LocalHost) -> None:
+    prefix = f"page-{uuid.uuid4().hex[:6]}-"
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    host.seed([{"instanceId": f"{prefix}{n:04d}", "name": "Hello", "runtimeStatus": "Completed",
+                "createdTime": (base + timedelta(seconds=n)).isoformat()} for n in range(250)])
+    seen: list[str] = []
+    token = None
+    pages = 0
+    while True:
+        headers = {"x-ms-continuation-token": token} if token else {}
+        reply = host.get(f"{API}/instances?instanceIdPrefix={prefix}", headers=headers)
+        assert reply.status == 200
+        seen += [item["instanceId"] for item in reply.json()]
+        pages += 1
+        token = reply.header("x-ms-continuation-token")
+        if not token:
+            break
+    assert pages == 3 and seen == [f"{prefix}{n:04d}" for n in range(250)]
+    top = host.get(f"{API}/instances?instanceIdPrefix={prefix}&top=7").json()
+    assert len(top) == 7
+
+
+def test_filters_by_created_time_and_status_and_ignores_unparsable_statuses(host: LocalHost) -> None:
+    prefix = f"filter-{uuid.uuid4().hex[:6]}-"
+    base = datetime(2024, 6, 1, tzinfo=UTC)
+    host.seed([{"instanceId": f"{prefix}{n}", "name": "Hello", "runtimeStatus": status,
+                "createdTime": (base + timedelta(days=n)).isoformat()}
+               for n, status in enumerate(["Completed", "Failed", "Completed", "Running"])])
+
+    def ids(query: str) -> list[str]:
+        return [i["instanceId"] for i in host.get(f"{API}/instances?instanceIdPrefix={prefix}&{query}").json()]
+
+    assert ids("runtimeStatus=Completed") == [f"{prefix}0", f"{prefix}2"]
+    assert ids("runtimeStatus=Failed,Running") == [f"{prefix}1", f"{prefix}3"]
+    assert ids("runtimeStatus=Failed&runtimeStatus=3") == [f"{prefix}1"]
+    assert len(ids("runtimeStatus=completed")) == 4  # case-sensitive: not a status, so no filter
+    assert ids("createdTimeFrom=2024-06-02T00:00:00Z&createdTimeTo=2024-06-03T00:00:00Z") == [
+        f"{prefix}1", f"{prefix}2"]
+
+
+def test_purge_by_filter_rules(host: LocalHost) -> None:
+    base = datetime(2020, 2, 1, tzinfo=UTC)
+    window = "createdTimeFrom=2020-02-01T00:00:00Z&createdTimeTo=2020-02-28T00:00:00Z"
+    host.seed([{"instanceId": f"purge-{status}", "name": "Hello", "runtimeStatus": status,
+                "createdTime": (base + timedelta(days=1)).isoformat()}
+               for status in ("Completed", "Failed", "Running")])
+    missing = host.delete(f"{API}/instances")
+    assert missing.status == 400 and missing.json() == "Please provide value for 'createdTimeFrom' parameter."
+    assert host.delete(f"{API}/instances?createdTimeFrom=yesterday").status == 400
+    failed_only = host.delete(f"{API}/instances?{window}&runtimeStatus=Failed")
+    assert failed_only.status == 200 and failed_only.json() == {"instancesDeleted": 1}
+    # A non-terminal status is not a filter: Running alone means every status, as on Azure Storage.
+    everything = host.delete(f"{API}/instances?{window}&runtimeStatus=Running")
+    assert everything.json() == {"instancesDeleted": 2}
+    assert host.get(f"{API}/instances/purge-Running").status == 404
+    assert host.delete(f"{API}/instances?{window}").status == 404  # nothing left to match
+
+
+def test_purge_removes_history_and_the_instance(host: LocalHost) -> None:
+    instance_id = seed(host, "Completed")
+    assert host.delete(f"{API}/instances/{instance_id}").json() == {"instancesDeleted": 1}
+    assert host.get(f"{API}/instances/{instance_id}?showHistory=true").status == 404
+
+
+def test_restart_with_new_and_same_instance_ids(host: LocalHost) -> None:
+    original = host.post(f"{API}/orchestrators/Hello/restart-me", "input-kept").json()["id"]
+    host.wait_for_status(original)
+    fresh = host.post(f"{API}/instances/{original}/restart")
+    assert fresh.status == 202 and fresh.json()["id"] != original
+    assert host.wait_for_status(fresh.json()["id"])["input"] == "input-kept"
+    same = host.post(f"{API}/instances/{original}/restart?restartWithNewInstanceId=false")
+    assert same.status == 202 and same.json()["id"] == original
+    unknown = host.post(f"{API}/instances/never-was/restart")
+    assert unknown.status == 400
+    assert unknown.json()["ExceptionMessage"] == "InstanceId does not match a valid orchestration instance."
+    running = host.post(f"{API}/orchestrators/Waiter/restart-running").json()["id"]
+    host.wait_for_status(running, {"Running"})
+    assert host.post(f"{API}/instances/{running}/restart?restartWithNewInstanceId=false").status == 500
+
+
+def test_start_with_timeout_waits_for_the_output(host: LocalHost) -> None:
+    done = host.post(f"{API}/orchestrators/Hello?timeout=10&pollingInterval=0.05")
+    assert done.status == 200 and done.json() == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+    pending = host.post(f"{API}/orchestrators/Waiter?timeout=0.2&pollingInterval=0.05")
+    assert pending.status == 202 and pending.header("Location")
+    bad = host.post(f"{API}/orchestrators/Hello?timeout=1&pollingInterval=2")
+    assert bad.status == 400
+
+
+def test_raise_event_checks_state_before_content_type(host: LocalHost) -> None:
+    completed = seed(host, "Completed")
+    assert host.post(f"{API}/instances/{completed}/raiseEvent/Go", raw=b"x",
+                     headers={"Content-Type": "text/plain"}).status == 410
+    running = seed(host, "Running")
+    wrong_type = host.post(f"{API}/instances/{running}/raiseEvent/Go", raw=b"1", headers={"Content-Type": "text/plain"})
+    assert wrong_type.status == 400
+    assert wrong_type.json()["Message"] == "Only application/json request content is supported"
+    bad_json = host.post(f"{API}/instances/{running}/raiseEvent/Go", raw=b"{",
+                         headers={"Content-Type": "application/json; charset=utf-8"})
+    assert bad_json.status == 400 and bad_json.json()["Message"] == "Invalid JSON content"
+
+
+def test_rewind_is_refused_for_instances_with_durable_timers(host: LocalHost) -> None:
+    stamp = "2026-01-01T00:00:00.0000000Z"
+    history = [{"EventType": "OrchestratorStarted", "EventId": -1, "IsPlayed": False, "Timestamp": stamp},
+               {"EventType": "ExecutionStarted", "EventId": -1, "IsPlayed": False, "Timestamp": stamp,
+                "Name": "Approval", "Input": None},
+               {"EventType": "TimerCreated", "EventId": 0, "IsPlayed": False, "Timestamp": stamp, "FireAt": stamp},
+               {"EventType": "ExecutionCompleted", "EventId": -1, "IsPlayed": False, "Timestamp": stamp,
+                "OrchestrationStatus": 3, "Result": "x"}]
+    instance_id = seed(host, "Failed", history=history)
+    reply = host.post(f"{API}/instances/{instance_id}/rewind")
+    assert reply.status == 500 and "durable timers" in reply.json()["ExceptionMessage"]
+
+
+def test_legacy_prefix_and_case_insensitive_webhook_path(host: LocalHost) -> None:
+    instance_id = seed(host, "Completed")
+    assert host.get(f"/admin/extensions/DurableTaskExtension/instances/{instance_id}").status == 200
+    assert host.get(f"/runtime/webhooks/durableTask/instances/{instance_id}").status == 200
+    assert host.get(f"{API}/nothing/here").status == 404
+
+
+def test_every_sdk_client_method_from_an_http_function(host: LocalHost) -> None:
+    prefix = f"sdk-{uuid.uuid4().hex[:6]}"
+    host.seed([{"instanceId": f"{prefix}-old", "name": "Hello", "runtimeStatus": "Completed",
+                "createdTime": "2019-05-01T00:00:00Z"},
+               {"instanceId": f"{prefix}-failed", "name": "Hello", "runtimeStatus": "Failed",
+                "createdTime": "2019-05-02T00:00:00Z"}])
+    window = {"from": "2019-05-01T00:00:00", "to": "2019-05-31T00:00:00"}
+    by = host.post("/api/client/-/by", {**window, "statuses": ["Completed"]}).json()
+    assert [s["instanceId"] for s in by] == [f"{prefix}-old"]
+    assert len(host.post("/api/client/-/all").json()) <= 100  # the SDK reads only the first page
+    assert host.post("/api/client/-/purge_by", {**window, "statuses": ["Failed"]}).json() == {"deleted": 1}
+    assert host.post("/api/client/-/purge_by", {**window, "statuses": ["Failed"]}).json() == {"deleted": 0}
+    restarted = host.post(f"/api/client/{prefix}-old/restart").json()["restarted"]
+    assert isinstance(restarted, dict) and restarted["id"] != f"{prefix}-old"  # sdk-protocol.md §2.3 restart
+    assert host.post(f"/api/client/{prefix}-old/purge").json() == {"deleted": 1}
+    assert host.post(f"/api/client/{prefix}-old/purge").json() == {"deleted": 0}
