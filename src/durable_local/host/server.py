@@ -69,7 +69,7 @@ class HostServer:
         if lowered.startswith("/admin/functions/"):
             return await self.run_function(request, unquote(path[len("/admin/functions/"):]))
         if lowered.startswith("/admin/host/"):
-            return await self.admin(request, lowered[len("/admin/host/"):].strip("/"))
+            return await self.admin(request, unquote(path)[len("/admin/host/"):].strip("/"))
         return await self.http_function(request, path)
 
     # -- HTTP triggers ---------------------------------------------------------------------------------
@@ -129,14 +129,15 @@ class HostServer:
         self.engine.spawn(self.timers.fire(info, past_due=False), name=f"admin {info.name}")
         return web.Response(status=202)
 
-    async def admin(self, request: web.Request, path: str) -> web.StreamResponse:
+    async def admin(self, request: web.Request, original: str) -> web.StreamResponse:
         engine = self.engine
+        path = original.lower()
         if path == "status" and request.method == "GET":
             return web.json_response({"state": "Running", "taskHub": self.api.hub,
                                       "now": engine.clock.now().isoformat(),
                                       "clock": "virtual" if engine.clock.virtual else "system"})
         if path.startswith("taskhubs/"):
-            hub = unquote(path[len("taskhubs/"):])
+            hub = original[len("taskhubs/"):]
             if request.method == "GET":
                 return web.json_response({"taskHub": hub, **engine.store.hub_summary(hub)})
             if request.method == "DELETE":

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-import azure.functions as func
+from azure.functions.timer import TimerRequest
 
 from durable_local.host import invoke
 from durable_local.host.engine import Engine
@@ -67,7 +67,7 @@ class TimerTriggers:
         if not counted:
             self.engine.enter_busy()
         try:
-            request = func.TimerRequest(
+            request = TimerRequest(
                 past_due=past_due,
                 schedule_status={"Last": _iso(last), "Next": _iso(due), "LastUpdated": _iso(self.engine.clock.now())},
                 schedule={"AdjustForDST": True})

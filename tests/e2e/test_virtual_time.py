@@ -1,0 +1,127 @@
+"""The testing harness: a virtual clock for durable timers, retries and timer triggers; seeding; task hubs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durable_local.testing import LocalHost
+
+APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
+API = "/runtime/webhooks/durabletask"
+START = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def counters(tmp_path: Path) -> Path:
+    return tmp_path / "counters"
+
+
+@pytest.fixture
+def host(counters: Path) -> Any:
+    env = {"CORE_APP_COUNTERS": str(counters), "TICK_SCHEDULE": "0 0 0 * * *"}
+    with LocalHost(APP, env=env, virtual_clock=True, clock_start=START) as running:
+        yield running
+
+
+def ticks(counters: Path) -> int:
+    path = counters / "tick"
+    return int(path.read_text()) if path.exists() else 0
+
+
+def test_a_daily_timer_trigger_fires_once_per_simulated_day(host: LocalHost, counters: Path) -> None:
+    assert host.now() == START
+    host.advance(hours=17)
+    assert ticks(counters) == 0  # midnight not reached yet
+    host.advance(hours=1)
+    assert ticks(counters) == 1
+    assert host.advance(days=31) == START + timedelta(hours=18, days=31)
+    assert ticks(counters) == 32
+
+
+def test_the_admin_endpoint_runs_a_timer_function_now(host: LocalHost, counters: Path) -> None:
+    assert host.run_function("tick").status == 202
+    host.wait_idle()
+    assert ticks(counters) == 1
+    assert host.run_function("NoSuchFunction").status == 404
+    not_timer = host.run_function("Hello")
+    assert not_timer.status == 400 and "orchestrationTrigger" in not_timer.json()["error"]
+
+
+def test_durable_timers_wait_for_virtual_time(host: LocalHost) -> None:
+    instance_id = host.post("/api/orchestrators/Approval", 3600).json()["id"]  # SDK start: any JSON value
+    host.wait_idle()
+    assert host.get(f"{API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    host.advance(minutes=59)
+    assert host.get(f"{API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    host.advance(minutes=1)
+    status = host.get(f"{API}/instances/{instance_id}").json()
+    assert status["runtimeStatus"] == "Completed" and status["output"] == {"approved": None, "timedOut": True}
+    assert status["createdTime"] == "2026-01-01T06:00:00Z"  # instance times come from the same clock
+
+
+def test_retry_delays_are_virtual_too(host: LocalHost) -> None:
+    instance_id = host.post(f"{API}/orchestrators/Flaky").json()["id"]
+    host.wait_idle()
+    assert host.get(f"{API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    host.advance(seconds=1)
+    assert host.get(f"{API}/instances/{instance_id}").json()["output"] == "third time lucky"
+
+
+def test_a_missed_occurrence_runs_once_at_start_as_past_due(counters: Path, tmp_path: Path) -> None:
+    env = {"CORE_APP_COUNTERS": str(counters), "TICK_SCHEDULE": "0 0 0 * * *"}
+    store = tmp_path / "timers.sqlite"
+    with LocalHost(APP, env=env, virtual_clock=True, clock_start=START, store=store) as first:
+        first.advance(days=1)
+    assert ticks(counters) == 1
+    later = START + timedelta(days=5)
+    with LocalHost(APP, env=env, virtual_clock=True, clock_start=later, store=store) as second:
+        second.wait_idle()
+        assert ticks(counters) == 2
+        assert "tick past_due=True" in second.log()
+
+
+def test_seeding_validates_items(host: LocalHost) -> None:
+    bad = host.post("/admin/host/seed", {"instances": [{"instanceId": "x", "name": "Hello",
+                                                         "runtimeStatus": "Sleeping"}]})
+    assert bad.status == 400 and "seed item 0" in bad.json()["error"]
+    assert host.post("/admin/host/seed", {"nope": 1}).status == 400
+
+
+def test_delete_task_hub_removes_only_that_hub(host: LocalHost) -> None:
+    host.seed([{"instanceId": f"hub-{n}", "name": "Hello"} for n in range(3)])
+    described = host.get("/admin/host/taskhubs/CoreTestHub").json()
+    assert described["taskHub"] == "CoreTestHub" and described["instances"] >= 3
+    assert host.get("/admin/host/taskhubs/OtherHub").json()["instances"] == 0
+    deleted = host.delete("/admin/host/taskhubs/CoreTestHub").json()
+    assert deleted["deleted"]["instances"] == described["instances"]
+    assert host.get(f"{API}/instances/hub-0").status == 404
+
+
+def test_testing_endpoints_are_off_without_testing_flag(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from durable_local.testing import free_port, http_request
+
+    port = free_port()
+    env = {**__import__("os").environ, "TICK_SCHEDULE": "0 0 0 * * *"}
+    process = subprocess.Popen([sys.executable, "-m", "durable_local", "host", "start", "--port", str(port),
+                                "--store", str(tmp_path / "s.sqlite")], cwd=APP, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                if http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        reply = http_request("POST", f"http://127.0.0.1:{port}/admin/host/seed", {"instances": []})
+        assert reply.status == 404
+    finally:
+        process.terminate()
+        process.wait(10)
