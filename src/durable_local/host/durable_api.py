@@ -216,7 +216,8 @@ class DurableApi:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                await asyncio.sleep(min(max(interval, 0.01), remaining))
+                # Woken by the commit that finishes the instance; the polling interval only bounds the wait.
+                await self.engine.wait_finished(instance_id, min(max(interval, 0.01), remaining))
         payload = check_status_payload(self._origin(request), instance_id, self.hub)
         return web.json_response(payload, status=202, headers={
             "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
@@ -287,10 +288,10 @@ class DurableApi:
         """Delete in batches of a few thousand, yielding to the loop between them; memory stays flat."""
         deleted = 0
         while True:
-            page, _ = self.store.query(condition, PURGE_BATCH, None, hub=hub)
-            if not page:
+            batch = self.store.purge_batch(condition, PURGE_BATCH, hub=hub)
+            if not batch:
                 return deleted
-            deleted += self.store.purge([i.instance_id for i in page], hub=hub)
+            deleted += batch
             await asyncio.sleep(0)
 
     # -- operations on one instance --------------------------------------------------------------------

@@ -55,6 +55,7 @@ class Engine:
         self._busy = 0  # other user code the host started (timer triggers, admin invocations)
         self._completions: list[tuple[WorkItem, Event]] = []
         self._flush_scheduled = False
+        self._finished_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -91,6 +92,27 @@ class Engine:
         self._dispatch(work)
         if commit.messages:
             self._wakeup.set()
+        if self._finished_waiters:
+            for instance in commit.instances:
+                if instance.runtime_status.is_terminal:
+                    for waiter in self._finished_waiters.pop(instance.instance_id, []):
+                        if not waiter.done():
+                            waiter.set_result(None)
+
+    async def wait_finished(self, instance_id: str, timeout: float) -> None:
+        """Wait (up to `timeout` seconds) until a commit records the instance as finished."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._finished_waiters.setdefault(instance_id, []).append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            waiters = self._finished_waiters.get(instance_id, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+            if not waiters:
+                self._finished_waiters.pop(instance_id, None)
 
     def notify(self) -> None:
         """Wake the orchestration loop: new messages may be ready."""

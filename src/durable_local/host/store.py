@@ -137,7 +137,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.execute("PRAGMA cache_size=-65536")
+        self.db.execute("PRAGMA cache_size=-16384")  # 16 MiB of page cache
         self.db.executescript(SCHEMA)
 
     def _take_process_lock(self) -> None:
@@ -277,6 +277,14 @@ class Store:
 
     def _query_one(self, hub: str, query: InstanceQuery, status: RuntimeStatus | None, limit: int,
                    after: tuple[int, str] | None) -> list[Instance]:
+        where, args, index = self._where(hub, query, status, after)
+        sql = (f"SELECT {INSTANCE_COLUMNS} FROM instances INDEXED BY {index} WHERE {where} "
+               "ORDER BY created_time, instance_id LIMIT ?")
+        return [_instance(row) for row in self.db.execute(sql, (*args, limit))]
+
+    @staticmethod
+    def _where(hub: str, query: InstanceQuery, status: RuntimeStatus | None,
+               after: tuple[int, str] | None) -> tuple[str, list[Any], str]:
         where = ["hub = ?"]
         args: list[Any] = [hub]
         if status is not None:
@@ -292,26 +300,39 @@ class Store:
             where.append("instance_id >= ? AND instance_id < ?")
             args += [query.prefix, query.prefix + "\U0010ffff"]
         if after is not None:
-            where.append("(created_time > ? OR (created_time = ? AND instance_id > ?))")
-            args += [after[0], after[0], after[1]]
+            where.append("(created_time, instance_id) > (?, ?)")  # a row value: SQLite seeks the index on it
+            args += [after[0], after[1]]
         index = "instances_by_status" if status is not None else "instances_by_created"
-        sql = (f"SELECT {INSTANCE_COLUMNS} FROM instances INDEXED BY {index} WHERE {' AND '.join(where)} "
-               "ORDER BY created_time, instance_id LIMIT ?")
-        return [_instance(row) for row in self.db.execute(sql, (*args, limit))]
+        return " AND ".join(where), args, index
 
     # -- purge -----------------------------------------------------------------------------------------
     def purge(self, instance_ids: Iterable[str], hub: str | None = None) -> int:
         """Delete instances with all their history, messages and work items, in one transaction."""
-        keys = [(hub or self.hub, instance_id) for instance_id in instance_ids]
+        with self.transaction() as db:
+            return self._delete(db, hub or self.hub, list(instance_ids))
+
+    def purge_batch(self, query: InstanceQuery, limit: int, hub: str | None = None) -> int:
+        """Purge up to `limit` instances matching `query` (ids only are read), in one transaction."""
+        hub = hub or self.hub
+        with self.transaction() as db:
+            ids: list[str] = []
+            for status in query.statuses or (None,):
+                where, args, index = self._where(hub, query, status, None)
+                ids += [row[0] for row in db.execute(
+                    f"SELECT instance_id FROM instances INDEXED BY {index} WHERE {where} LIMIT ?", (*args, limit))]
+            return self._delete(db, hub, ids[:limit])
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str]) -> int:
+        keys = [(hub, instance_id) for instance_id in instance_ids]
         if not keys:
             return 0
-        with self.transaction() as db:
-            before = db.total_changes
-            db.executemany("DELETE FROM instances WHERE hub=? AND instance_id=?", keys)
-            deleted = db.total_changes - before
-            db.executemany("DELETE FROM history WHERE hub=? AND instance_id=?", keys)
-            db.executemany("DELETE FROM messages WHERE hub=? AND instance_id=?", keys)
-            db.executemany("DELETE FROM work_items WHERE hub=? AND instance_id=?", keys)
+        before = db.total_changes
+        db.executemany("DELETE FROM instances WHERE hub=? AND instance_id=?", keys)
+        deleted = db.total_changes - before
+        db.executemany("DELETE FROM history WHERE hub=? AND instance_id=?", keys)
+        db.executemany("DELETE FROM messages WHERE hub=? AND instance_id=?", keys)
+        db.executemany("DELETE FROM work_items WHERE hub=? AND instance_id=?", keys)
         return deleted
 
     def hub_summary(self, hub: str) -> dict[str, int]:
