@@ -1,0 +1,128 @@
+"""Reading requests strictly: route values, query parameters and JSON bodies, each checked or a 400."""
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.functions as func
+
+from blueprints._http import bad_request
+
+MAX_INSTANCE_ID_LENGTH = 256
+_FORBIDDEN_ID_CHARS = re.compile(r"[/\\?#\x00-\x1f\x7f]")
+
+
+def instance_id(req: func.HttpRequest) -> str:
+    """The `{instanceId}` route value."""
+    value = req.route_params.get("instanceId", "")
+    if not value:
+        raise bad_request("the instance ID in the route is empty")
+    return value
+
+
+def new_instance_id(value: str | None) -> str | None:
+    """An instance ID chosen by the caller, checked against Durable's rules; None lets Durable pick one."""
+    if not value:
+        return None
+    if value.startswith("@"):
+        raise bad_request(f"instance ID '{value}' must not start with '@' (reserved for entities)")
+    if _FORBIDDEN_ID_CHARS.search(value):
+        raise bad_request(f"instance ID '{value}' must not contain /, \\, ?, # or control characters")
+    if len(value) > MAX_INSTANCE_ID_LENGTH:
+        raise bad_request(f"instance ID is {len(value)} characters long; "
+                          f"the limit is {MAX_INSTANCE_ID_LENGTH}")
+    return value
+
+
+def json_body(req: func.HttpRequest) -> Any:
+    """The request body parsed as JSON; an empty body is None."""
+    raw = req.get_body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise bad_request(f"the request body is not valid JSON: {error}") from error
+
+
+def json_body_bytes(req: func.HttpRequest) -> bytes:
+    """The request body, checked to be JSON and returned unchanged; an empty body is `null`."""
+    raw = req.get_body()
+    if not raw.strip():
+        return b"null"
+    json_body(req)
+    return raw
+
+
+def text(req: func.HttpRequest, name: str, default: str = "") -> str:
+    """A free-text query parameter such as `reason`."""
+    return req.params.get(name, default)
+
+
+def boolean(req: func.HttpRequest, name: str, default: bool) -> bool:
+    """A `true`/`false` query parameter (any case)."""
+    value = req.params.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.lower()
+    if lowered not in ("true", "false"):
+        raise bad_request(f"query parameter '{name}' must be true or false, not '{value}'")
+    return lowered == "true"
+
+
+def positive_number(req: func.HttpRequest, name: str, default: float) -> float:
+    """A query parameter that must be a finite number greater than zero."""
+    value = req.params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise bad_request(f"query parameter '{name}' must be a positive number of seconds, not '{value}'")
+    return number
+
+
+def positive_int(req: func.HttpRequest, name: str) -> int | None:
+    """A query parameter that must be a whole number greater than zero, or absent."""
+    value = req.params.get(name)
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) <= 0:
+        raise bad_request(f"query parameter '{name}' must be a positive integer, not '{value}'")
+    return int(value)
+
+
+def parse_datetime(name: str, value: str) -> datetime:
+    """An ISO 8601 date/time; one without an offset is UTC, as `func durable` reads them."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError as error:
+        raise bad_request(f"'{name}' must be an ISO 8601 date/time such as 2024-01-31T12:00:00Z, "
+                          f"not '{value}'") from error
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def date_time(req: func.HttpRequest, name: str) -> datetime | None:
+    """An ISO 8601 query parameter, or None when absent."""
+    value = req.params.get(name)
+    if value is None or value == "":
+        return None
+    return parse_datetime(name, value)
+
+
+def created_time_range(req: func.HttpRequest) -> tuple[datetime | None, datetime | None]:
+    """`createdTimeFrom` and `createdTimeTo`, checked to be in order."""
+    start, end = date_time(req, "createdTimeFrom"), date_time(req, "createdTimeTo")
+    if start and end and start > end:
+        raise bad_request(f"createdTimeFrom ({start.isoformat()}) is after createdTimeTo ({end.isoformat()})")
+    return start, end
+
+
+def list_values(req: func.HttpRequest, name: str) -> list[str]:
+    """A comma-separated query parameter as a list of non-empty, trimmed values."""
+    value = req.params.get(name) or ""
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -1,0 +1,79 @@
+"""App settings the functions read, with their defaults; read at call time, never at import time."""
+
+import os
+from dataclasses import dataclass
+
+from blueprints._http import RequestError
+from blueprints._status import terminal_status_names
+
+DEVELOPMENT_STORAGE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+
+
+class SettingError(RequestError):
+    """Raised when an app setting is missing or malformed; served as a 500 naming the setting."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(500, message)
+
+
+def setting(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def number_setting(name: str, default: float) -> float:
+    raw = setting(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError as error:
+        raise SettingError(f"app setting {name} must be a number, not '{raw}'") from error
+    if value < 0:
+        raise SettingError(f"app setting {name} must not be negative, not '{raw}'")
+    return value
+
+
+def storage_connection() -> str:
+    """The connection string of the app's own tables.
+
+    `APP_STORAGE_CONNECTION`, else `AzureWebJobsStorage`. `UseDevelopmentStorage=true` means Azurite on
+    its default ports, as the Azure Storage tools read it.
+    """
+    value = setting("APP_STORAGE_CONNECTION", setting("AzureWebJobsStorage", ""))
+    if not value:
+        raise SettingError("neither APP_STORAGE_CONNECTION nor AzureWebJobsStorage is set")
+    if value.replace(" ", "").lower().startswith("usedevelopmentstorage=true"):
+        return DEVELOPMENT_STORAGE
+    return value
+
+
+@dataclass(frozen=True)
+class PurgeSettings:
+    """How the daily purge works: what it deletes and how long it may run."""
+
+    retention_days: float
+    runtime_statuses: tuple[str, ...]
+    window_hours: float
+    time_budget_seconds: float
+
+    @classmethod
+    def from_environment(cls) -> "PurgeSettings":
+        statuses = [part.strip() for part in setting("PURGE_RUNTIME_STATUSES", "Completed").split(",")]
+        try:
+            names = terminal_status_names([s for s in statuses if s], "PURGE_RUNTIME_STATUSES")
+        except RequestError as error:
+            raise SettingError(error.message) from error
+        window_hours = number_setting("PURGE_WINDOW_HOURS", 24)
+        if window_hours <= 0:
+            raise SettingError("app setting PURGE_WINDOW_HOURS must be greater than zero")
+        return cls(
+            retention_days=number_setting("RETENTION_DAYS", 30),
+            runtime_statuses=names or ("Completed",),
+            window_hours=window_hours,
+            time_budget_seconds=number_setting("PURGE_TIME_BUDGET_SECONDS", 240),
+        )

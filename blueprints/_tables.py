@@ -1,0 +1,42 @@
+"""The app's own Azure Tables (management payloads, operator configuration), through azure-data-tables.
+
+Locally they live in Azurite; in Azure, in the storage account of `APP_STORAGE_CONNECTION` (default:
+`AzureWebJobsStorage`).
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.data.tables.aio import TableClient
+
+from blueprints._settings import storage_connection
+
+_METADATA = ("PartitionKey", "RowKey", "Timestamp", "etag")
+
+
+@asynccontextmanager
+async def open_table(table_name: str, *, create: bool = False) -> AsyncIterator[TableClient]:
+    """A client for `table_name`; with `create`, the table is created when missing."""
+    async with TableClient.from_connection_string(storage_connection(), table_name=table_name) as table:
+        if create:
+            with suppress(ResourceExistsError):
+                await table.create_table()
+        yield table
+
+
+async def read_row(table_name: str, partition_key: str, row_key: str) -> dict[str, Any] | None:
+    """The properties of one row (without keys and metadata), or None when the row or table is missing."""
+    async with open_table(table_name) as table:
+        try:
+            entity = await table.get_entity(partition_key, row_key)
+        except ResourceNotFoundError:
+            return None
+    return {key: value for key, value in entity.items() if key not in _METADATA}
+
+
+async def upsert_row(table_name: str, partition_key: str, row_key: str, properties: dict[str, Any]) -> None:
+    """Write one row, replacing any row with the same keys; creates the table when missing."""
+    async with open_table(table_name, create=True) as table:
+        await table.upsert_entity({"PartitionKey": partition_key, "RowKey": row_key, **properties})

@@ -1,0 +1,128 @@
+"""Changing a running instance: terminate, raise an event, suspend, resume, rewind and restart.
+
+Each operation first looks the instance up: 404 when it does not exist, 409 when its runtime status
+does not allow the operation (terminating a Completed instance, rewinding one that did not fail, raising
+an event to a Terminated one). Accepted requests answer 202 with `{"instanceId", "operation", ...}`.
+"""
+
+import logging
+from urllib.parse import quote
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from blueprints import _params
+from blueprints._http import RequestError, bad_request, conflict, json_errors, json_response, not_found
+from blueprints._instances import require_instance, require_state
+from blueprints._management_api import send_event
+from blueprints._status import TERMINAL_STATUSES, status_name
+
+logger = logging.getLogger(__name__)
+
+bp = df.Blueprint()
+
+ACTIVE_STATUSES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
+SUSPENDABLE_STATUSES = frozenset({"Pending", "Running", "ContinuedAsNew"})
+
+
+def accepted(instance_id: str, operation: str, **details: str) -> func.HttpResponse:
+    return json_response({"instanceId": instance_id, "operation": operation, **details}, 202)
+
+
+@bp.route(route="instances/{instanceId}/terminate", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def terminate_instance(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    instance_id = _params.instance_id(req)
+    reason = _params.text(req, "reason")
+    await require_state(client, instance_id, "terminate", ACTIVE_STATUSES)
+    await client.terminate(instance_id, reason)
+    logger.info("Terminated instance '%s': %s", instance_id, reason)
+    return accepted(instance_id, "terminate", reason=reason)
+
+
+@bp.route(route="instances/{instanceId}/raiseEvent/{eventName}", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def raise_event(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    instance_id = _params.instance_id(req)
+    event_name = req.route_params.get("eventName", "").strip()
+    if not event_name:
+        raise bad_request("the event name in the route is empty")
+    body = _params.json_body_bytes(req)
+    await require_state(client, instance_id, "raise an event to", ACTIVE_STATUSES)
+    status_code = await send_event(client, instance_id, event_name, body)
+    if status_code == 404:
+        raise not_found(f"no instance with ID '{instance_id}' in this task hub")
+    if status_code == 410:
+        raise conflict(f"cannot raise an event to instance '{instance_id}': it has already finished")
+    if status_code == 400:
+        raise bad_request(f"the Durable API refused event '{event_name}': the body must be JSON")
+    if status_code >= 300:
+        raise RequestError(502, f"the Durable API answered {status_code} to raising '{event_name}'")
+    logger.info("Raised event %s to instance '%s'.", event_name, instance_id)
+    return accepted(instance_id, "raiseEvent", eventName=event_name)
+
+
+@bp.route(route="instances/{instanceId}/suspend", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def suspend_instance(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    instance_id = _params.instance_id(req)
+    reason = _params.text(req, "reason")
+    await require_state(client, instance_id, "suspend", SUSPENDABLE_STATUSES)
+    await client.suspend(instance_id, reason)
+    return accepted(instance_id, "suspend", reason=reason)
+
+
+@bp.route(route="instances/{instanceId}/resume", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def resume_instance(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    instance_id = _params.instance_id(req)
+    reason = _params.text(req, "reason")
+    await require_state(client, instance_id, "resume", frozenset({"Suspended"}))
+    await client.resume(instance_id, reason)
+    return accepted(instance_id, "resume", reason=reason)
+
+
+@bp.route(route="instances/{instanceId}/rewind", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def rewind_instance(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    instance_id = _params.instance_id(req)
+    reason = _params.text(req, "reason", "Rewound through the management API.")
+    await require_state(client, instance_id, "rewind", frozenset({"Failed"}))
+    # The SDK puts the reason into the URL unquoted; quote it so '&' or '#' cannot cut the query.
+    await client.rewind(instance_id, quote(reason, safe=""))
+    logger.info("Rewound instance '%s': %s", instance_id, reason)
+    return accepted(instance_id, "rewind", reason=reason)
+
+
+@bp.route(route="instances/{instanceId}/restart", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@json_errors
+async def restart_instance(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    instance_id = _params.instance_id(req)
+    with_new_id = _params.boolean(req, "restartWithNewInstanceId", True)
+    status = await require_instance(client, instance_id)
+    if not with_new_id and status_name(status) not in TERMINAL_STATUSES:
+        raise conflict(f"cannot restart instance '{instance_id}' under the same ID: it is "
+                       f"{status_name(status)}; terminate it first or restart with a new ID")
+    result = await client.restart(instance_id, restart_with_new_instance_id=with_new_id)
+    # SDK 1.7 returns the API's check-status payload (a dict), not the new ID its docstring promises.
+    new_id = str(result["id"]) if isinstance(result, dict) else str(result)
+    logger.info("Restarted instance '%s' as '%s'.", instance_id, new_id)
+    return client.create_check_status_response(req, new_id)
