@@ -76,14 +76,11 @@ def _terminate_one(ctx: Context, instance_id: str) -> int:
 def _terminate_selection(ctx: Context, ids: list[str]) -> list[dict[str, Any]]:
     args = ctx.args
     if ids:
-        statuses = [
-            ctx.status(instance_id) for instance_id in ids
-        ]  # fails on an unknown ID before any change
+        statuses = [ctx.status(instance_id) for instance_id in ids]  # fails on an unknown ID before any change
         finished = [s for s in statuses if s.get("runtimeStatus") in TERMINAL_STATUSES]
         for status in finished:
             sys.stderr.write(
-                f"Skipping instance '{status.get('instanceId')}': it is already "
-                f"{status.get('runtimeStatus')}.\n"
+                f"Skipping instance '{status.get('instanceId')}': it is already {status.get('runtimeStatus')}.\n"
             )
         return [s for s in statuses if s not in finished]
     query = instance_query(args)
@@ -138,13 +135,7 @@ def terminate(ctx: Context) -> int:
     accepted = [i for i, code in zip(targets, codes, strict=True) if code == 202]
     refused = {i: code for i, code in zip(targets, codes, strict=True) if code != 202}
     for instance_id, code in refused.items():
-        reason = (
-            "it had already finished"
-            if code == 410
-            else "it no longer exists"
-            if code == 404
-            else f"HTTP {code}"
-        )
+        reason = "it had already finished" if code == 410 else "it no longer exists" if code == 404 else f"HTTP {code}"
         sys.stderr.write(f"Skipped instance '{instance_id}': {reason}.\n")
     if not args.no_wait:
         deadline = time.monotonic() + args.timeout
@@ -212,7 +203,6 @@ def purge_history(ctx: Context) -> int:
     else:
         gone = len(ids) - len(deleted)
         ctx.out.line(
-            f"Purged the history of {len(deleted)} instances."
-            + (f" {gone} were already gone." if gone else "")
+            f"Purged the history of {len(deleted)} instances." + (f" {gone} were already gone." if gone else "")
         )
     return EXIT_OK

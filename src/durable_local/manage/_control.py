@@ -49,9 +49,7 @@ def raise_event(ctx: Context) -> int:
     return EXIT_OK
 
 
-def wait_for(
-    ctx: Context, instance_id: str, done: Callable[[str], bool], timeout: float, what: str
-) -> dict[str, Any]:
+def wait_for(ctx: Context, instance_id: str, done: Callable[[str], bool], timeout: float, what: str) -> dict[str, Any]:
     """Poll the instance until `done(runtimeStatus)`; a one-line error when `timeout` seconds pass first."""
     deadline = time.monotonic() + timeout
     delay = 0.02
@@ -131,8 +129,7 @@ def restart(ctx: Context) -> int:
     if response.status not in (200, 202):
         if response.status == 500 and args.reuse_id:
             raise CliError(
-                f"cannot restart instance '{args.id}' with the same ID: "
-                f"{response.detail() or 'it is still running'}"
+                f"cannot restart instance '{args.id}' with the same ID: {response.detail() or 'it is still running'}"
             )
         raise ctx.operation_error(response, args.id, "restart")
     payload = response.json() or {}

@@ -113,8 +113,12 @@ def wait(ctx: Context) -> int:
         ctx.out.line(format_status(status, show_input=False, show_output=True))
     if current == "Completed":
         return EXIT_OK
-    sys.stderr.write(
-        f"durable wait: error: instance '{args.id}' ended {current}: "
-        f"{compact_json(status.get('output'), 200)}\n"
-    )
+    sys.stderr.write(f"durable wait: error: instance '{args.id}' ended {current}: {_summary(status.get('output'))}\n")
     return EXIT_FAILURE
+
+
+def _summary(output: Any) -> str:
+    """The first line of a failure or termination output, at most 200 characters."""
+    text = output if isinstance(output, str) else compact_json(output)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first if len(first) <= 200 else first[:199] + "…"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from durable_local.manage.client import InstanceQuery
 from durable_local.manage.context import Context
 from durable_local.manage.errors import EXIT_OK, CliError
-from durable_local.manage.output import confirm
+from durable_local.manage.output import confirm, format_instances
 from durable_local.manage.settings import LOCAL_DEFAULT_TASK_HUB
 from durable_local.manage.storage import StorageAccount, validate_hub_name
 
@@ -30,6 +31,15 @@ def _hub_info(ctx: Context, hub: str) -> dict[str, Any]:
     return info if isinstance(info, dict) else {"taskHub": hub}
 
 
+def _hub_instances(ctx: Context, hub: str) -> list[dict[str, Any]]:
+    """Every instance of `hub`, listed through the Durable HTTP API (`taskHub={hub}`)."""
+    client = ctx.client.for_hub(hub)
+    found: list[dict[str, Any]] = []
+    for items, _ in client.iter_pages(InstanceQuery(), top=500):
+        found.extend(items)
+    return found
+
+
 def _describe(info: dict[str, Any]) -> str:
     extra = ", ".join(f"{key} {value}" for key, value in info.items() if key not in ("taskHub", "instances"))
     return f"{info.get('instances', '?')} instances" + (f" ({extra})" if extra else "")
@@ -39,10 +49,13 @@ def _delete_from_local_host(ctx: Context, hub: str) -> int:
     info = _hub_info(ctx, hub)
     where = f"task hub '{hub}' on the local host at {ctx.client.base_url}"
     if ctx.args.dry_run:
+        instances = _hub_instances(ctx, hub)
         if ctx.out.json:
-            ctx.out.emit_json({"dryRun": True, **info})
+            ctx.out.emit_json({"dryRun": True, **info, "instanceIds": [i["instanceId"] for i in instances]})
         else:
             ctx.out.line(f"Would delete {where}: {_describe(info)} (dry run; nothing was changed).")
+            if instances:
+                ctx.out.line(format_instances(instances))
         return EXIT_OK
     if not confirm(
         f"Delete {where} with {_describe(info)}? This cannot be undone.",
@@ -55,9 +68,7 @@ def _delete_from_local_host(ctx: Context, hub: str) -> int:
         raise CliError(f"task hub '{hub}' not found on the local host at {ctx.client.base_url}")
     result = ctx.client.expect(response, 200, 202, 204).json() or {}
     if ctx.out.json:
-        ctx.out.emit_json(
-            result if isinstance(result, dict) and result else {"taskHub": hub, "deleted": True}
-        )
+        ctx.out.emit_json(result if isinstance(result, dict) and result else {"taskHub": hub, "deleted": True})
     else:
         ctx.out.line(f"Deleted {where} ({_describe(info)}).")
     return EXIT_OK

@@ -47,9 +47,7 @@ class Response:
         try:
             return json.loads(self.body)
         except json.JSONDecodeError as error:
-            raise CliError(
-                f"{self.method} {self.url} returned a body that is not JSON: {error.msg}"
-            ) from error
+            raise CliError(f"{self.method} {self.url} returned a body that is not JSON: {error.msg}") from error
 
     def detail(self) -> str:
         """The error message in one line: `Message`/`ExceptionMessage` of an error object, else text."""
@@ -61,9 +59,7 @@ class Response:
         except json.JSONDecodeError:
             return " ".join(text.split())[:300]
         if isinstance(data, dict):
-            parts = [
-                str(data[key]) for key in ("Message", "ExceptionMessage", "message", "error") if data.get(key)
-            ]
+            parts = [str(data[key]) for key in ("Message", "ExceptionMessage", "message", "error") if data.get(key)]
             return " ".join(" ".join(parts).split())[:300] if parts else " ".join(text.split())[:300]
         return " ".join(str(data).split())[:300]
 
@@ -110,6 +106,12 @@ class DurableClient:
         self.connection = connection
         self.timeout = timeout
 
+    def for_hub(self, task_hub: str) -> DurableClient:
+        """The same app and key, another task hub."""
+        return DurableClient(
+            self.base_url, code=self.code, task_hub=task_hub, connection=self.connection, timeout=self.timeout
+        )
+
     # -- transport -------------------------------------------------------------------------------------
     def request(
         self,
@@ -140,9 +142,7 @@ class DurableClient:
         logger.debug("%s %s", method, shown_url)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as reply:
-                response = Response(
-                    reply.status, dict(reply.headers.items()), reply.read(), method, shown_url
-                )
+                response = Response(reply.status, dict(reply.headers.items()), reply.read(), method, shown_url)
         except urllib.error.HTTPError as error:
             response = Response(error.code, dict(error.headers.items()), error.read(), method, shown_url)
         except urllib.error.URLError as error:
@@ -168,9 +168,7 @@ class DurableClient:
             return response
         detail = response.detail()
         if response.status in (401, 403) and not detail:
-            detail = (
-                "unauthorized; pass the system key (durabletask_extension) with --code or DURABLE_SYSTEM_KEY"
-            )
+            detail = "unauthorized; pass the system key (durabletask_extension) with --code or DURABLE_SYSTEM_KEY"
         raise ApiError(response.method, response.url, response.status, detail)
 
     # -- instances -------------------------------------------------------------------------------------
@@ -224,9 +222,7 @@ class DurableClient:
             if token is None:
                 return
             if token in seen:
-                raise CliError(
-                    f"the app returned continuation token {token!r} twice; stopping to avoid a loop"
-                )
+                raise CliError(f"the app returned continuation token {token!r} twice; stopping to avoid a loop")
             seen.add(token)
 
     def raise_event(self, instance_id: str, event_name: str, data: Any) -> Response:
@@ -250,6 +246,4 @@ class DurableClient:
     # -- local host administration ---------------------------------------------------------------------
     def task_hub_admin(self, method: str, hub: str) -> Response:
         """`GET|DELETE {base_url}/admin/host/taskhubs/{hub}`, served by the local host (`durable host`)."""
-        return self.request(
-            method, "/admin/host/taskhubs/" + urllib.parse.quote(hub, safe=""), hub_params=False
-        )
+        return self.request(method, "/admin/host/taskhubs/" + urllib.parse.quote(hub, safe=""), hub_params=False)

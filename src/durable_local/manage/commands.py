@@ -109,7 +109,7 @@ def _add(
     parser = subparsers.add_parser(
         name,
         help=summary,
-        description=f"{summary}\n\n{textwrap.fill(description, 88, break_on_hyphens=False)}",
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{textwrap.fill(description, 88, break_on_hyphens=False)}",
         parents=[common],
         epilog=f"example:\n  {example}\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -147,9 +147,7 @@ def _filters(parser: argparse.ArgumentParser, *, statuses_help: str, prefix: boo
         help=f"{statuses_help}; any case, space- or comma-separated: {_STATUSES}",
     )
     if prefix:
-        parser.add_argument(
-            "--instance-id-prefix", metavar="PREFIX", help="instance IDs starting with PREFIX"
-        )
+        parser.add_argument("--instance-id-prefix", metavar="PREFIX", help="instance IDs starting with PREFIX")
 
 
 def _confirmation(parser: argparse.ArgumentParser) -> None:
@@ -184,12 +182,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "start-new",
-        "Start an orchestration instance.",
+        "start an orchestration instance",
         _control.start_new,
         common=common,
         description="POST /orchestrators/{function-name}[/{id}]; prints the new instance ID.",
-        example="durable start-new --function-name HelloWorld --input @counter-data.json "
-        "--task-hub-name TestTaskHub",
+        example="durable start-new --function-name HelloWorld --input @counter-data.json --task-hub-name TestTaskHub",
     )
     p.add_argument("--function-name", required=True, metavar="NAME", help="orchestrator function to start")
     p.add_argument(
@@ -202,12 +199,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "get-runtime-status",
-        "Show an instance's status.",
+        "show an instance's status",
         _query.get_runtime_status,
         common=common,
         description="Runtime status by name, times, custom status; input and output on request.",
-        example="durable get-runtime-status --id 0ab8c55a66644d68a3a8b220b12d209c --show-input true "
-        "--show-output true",
+        example="durable get-runtime-status --id 0ab8c55a66644d68a3a8b220b12d209c --show-input true --show-output true",
     )
     _id(p)
     p.add_argument(
@@ -232,7 +228,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "get-history",
-        "Show an instance's history events.",
+        "show an instance's history events",
         _query.get_history,
         common=common,
         description="The history events of the instance, oldest first, with inputs and results.",
@@ -243,7 +239,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "get-instances",
-        "List instances, a page at a time.",
+        "list instances, a page at a time",
         _query.get_instances,
         common=common,
         description="A table of instances and the continuation token of the next page; --all fetches "
@@ -252,9 +248,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "2018-03-10T23:59Z --top 15",
     )
     _filters(p, statuses_help="only instances with these statuses")
-    p.add_argument(
-        "--top", type=positive_int, metavar="N", help="instances per page (default: 10; with --all, 100)"
-    )
+    p.add_argument("--top", type=positive_int, metavar="N", help="instances per page (default: 10; with --all, 100)")
     p.add_argument("--continuation-token", metavar="TOKEN", help="the page to fetch, from a previous listing")
     p.add_argument("--all", action="store_true", help="page through every matching instance")
     p.add_argument(
@@ -270,7 +264,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "terminate",
-        "Terminate a running instance (or many).",
+        "terminate a running instance (or many)",
         _bulk.terminate,
         common=common,
         description="Sends terminate and waits until the instance is Terminated (up to 30 s, as Core Tools), "
@@ -287,7 +281,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "raise-event",
-        "Send an event to an instance.",
+        "send an event to an instance",
         _control.raise_event,
         common=common,
         description="POST /instances/{id}/raiseEvent/{event-name}. The event name is required "
@@ -306,7 +300,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "rewind",
-        "Rewind a Failed instance.",
+        "rewind a Failed instance",
         _control.rewind,
         common=common,
         description="Reruns the failed work of a Failed instance; shows the status before and after.",
@@ -326,7 +320,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "purge-history",
-        "Delete the history of finished instances.",
+        "delete the history of finished instances",
         _bulk.purge_history,
         common=common,
         description="Lists the instances matching the filters, asks for confirmation, then purges exactly "
@@ -346,7 +340,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "delete-task-hub",
-        "Delete a task hub and all its data.",
+        "delete a task hub and all its data",
         _taskhub.delete_task_hub,
         common=common,
         description="By default deletes the hub's data from the running local host (DELETE "
@@ -360,7 +354,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "wait",
-        "Wait until an instance finishes.",
+        "wait until an instance finishes",
         _query.wait,
         common=common,
         description="Polls the status until Completed, Failed, Terminated or Canceled and prints it with the "
@@ -386,7 +380,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "suspend",
-        "Suspend a running instance.",
+        "suspend a running instance",
         _control.suspend,
         common=common,
         description="POST /instances/{id}/suspend, then waits until it is Suspended (unless --no-wait).",
@@ -399,11 +393,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "resume",
-        "Resume a suspended instance.",
+        "resume a suspended instance",
         _control.resume,
         common=common,
-        description="POST /instances/{id}/resume, then waits until it is no longer Suspended "
-        "(unless --no-wait).",
+        description="POST /instances/{id}/resume, then waits until it is no longer Suspended (unless --no-wait).",
         example='durable resume --id 0ab8c55a66644d68a3a8b220b12d209c --reason "Maintenance done"',
     )
     _id(p)
@@ -413,7 +406,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = _add(
         subparsers,
         "restart",
-        "Start an instance again with its name and input.",
+        "start an instance again with its name and input",
         _control.restart,
         common=common,
         description="POST /instances/{id}/restart: a new run with the same orchestrator and input, under a "
@@ -421,6 +414,4 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         example="durable restart --id 0ab8c55a66644d68a3a8b220b12d209c",
     )
     _id(p)
-    p.add_argument(
-        "--reuse-id", action="store_true", help="restart under the same instance ID (it must have finished)"
-    )
+    p.add_argument("--reuse-id", action="store_true", help="restart under the same instance ID (it must have finished)")

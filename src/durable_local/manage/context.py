@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,7 @@ class Context:
         task_hub = settings.task_hub(args.task_hub_name)
         base_url = args.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
         code = args.code or os.environ.get(SYSTEM_KEY_ENV) or None
-        client = DurableClient(
-            base_url, code=code, task_hub=task_hub, connection=args.connection_string_setting
-        )
+        client = DurableClient(base_url, code=code, task_hub=task_hub, connection=args.connection_string_setting)
         return cls(args, settings, client, Output(args.output), task_hub)
 
     def in_hub(self) -> str:
@@ -46,9 +43,7 @@ class Context:
     def not_found(self, instance_id: str) -> CliError:
         return CliError(f"no instance with ID '{instance_id}' found{self.in_hub()}")
 
-    def status(
-        self, instance_id: str, *, show_input: bool = False, show_history: bool = False
-    ) -> dict[str, Any]:
+    def status(self, instance_id: str, *, show_input: bool = False, show_history: bool = False) -> dict[str, Any]:
         """The instance's status JSON, or a one-line 'not found' error."""
         response = self.client.get_status(
             instance_id, show_input=show_input, show_history=show_history, show_history_output=show_history
@@ -82,9 +77,7 @@ class Context:
             return error
         return CliError(f"cannot {action} instance '{instance_id}'")
 
-    def select(
-        self, query: InstanceQuery, *, page_size: int = 500, on_page: Callable[[int], None] | None = None
-    ) -> list[dict[str, Any]]:
+    def select(self, query: InstanceQuery, *, page_size: int = 500) -> list[dict[str, Any]]:
         """Every instance matching `query`, paging through the API, with progress on stderr."""
         progress = Progress()
         found: list[dict[str, Any]] = []
@@ -94,8 +87,6 @@ class Context:
             pages += 1
             if token is not None:  # more pages to come: worth telling
                 progress.update(f"Listing instances: {len(found)} so far...")
-            if on_page:
-                on_page(len(found))
         if pages > 1:
             progress.done(f"Listing instances: {len(found)} found.")
         return found

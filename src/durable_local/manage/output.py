@@ -105,9 +105,7 @@ def format_history(events: Sequence[dict[str, Any]]) -> str:
     rows = []
     for event in events:
         name = event.get("FunctionName") or event.get("Name") or ""
-        detail = next(
-            (f"{key}={_cell(event[key])}" for key in _DETAIL_KEYS if event.get(key) is not None), ""
-        )
+        detail = next((f"{key}={_cell(event[key])}" for key in _DETAIL_KEYS if event.get(key) is not None), "")
         if event.get("OrchestrationStatus"):
             detail = f"{event['OrchestrationStatus']} {detail}".strip()
         rows.append([_cell(event.get("Timestamp")), _cell(event.get("EventType")), _cell(name), detail])

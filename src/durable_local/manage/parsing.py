@@ -50,9 +50,7 @@ def parse_json_value(text: str, *, flag: str = "--input") -> Any:
         try:
             return json.loads(content)
         except json.JSONDecodeError as error:
-            raise UsageError(
-                f"{flag}: {where} is not valid JSON ({error.msg} at line {error.lineno})"
-            ) from error
+            raise UsageError(f"{flag}: {where} is not valid JSON ({error.msg} at line {error.lineno})") from error
     try:
         return json.loads(text)
     except json.JSONDecodeError:

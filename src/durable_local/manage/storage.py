@@ -30,9 +30,7 @@ class Artifact:
 def validate_hub_name(hub: str) -> None:
     """Azure Storage hub names: a letter, then letters or digits, 3 to 45 characters (http-api.md 5.8)."""
     if not _HUB_NAME.match(hub):
-        raise UsageError(
-            f"invalid task hub name {hub!r}: use 3 to 45 letters or digits, starting with a letter"
-        )
+        raise UsageError(f"invalid task hub name {hub!r}: use 3 to 45 letters or digits, starting with a letter")
 
 
 def table_names(hub: str) -> list[str]:
@@ -47,10 +45,7 @@ def container_names(hub: str) -> list[str]:
 def is_hub_queue(hub: str, name: str) -> bool:
     """`{hub}-workitems` or a control queue `{hub}-control-00` ... `-99` (partitionCount is at most 16)."""
     lower = hub.lower()
-    return (
-        name == f"{lower}-workitems"
-        or re.fullmatch(re.escape(f"{lower}-control-") + r"\d{2}", name) is not None
-    )
+    return name == f"{lower}-workitems" or re.fullmatch(re.escape(f"{lower}-control-") + r"\d{2}", name) is not None
 
 
 def hub_artifacts(hub: str, tables: list[str], queues: list[str], containers: list[str]) -> list[Artifact]:
