@@ -23,12 +23,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from durable_local.testing import LocalHost  # noqa: E402
+from durable_local.testing import LocalHost
 
 APP = Path(__file__).resolve().parent / "app"
 API = "/runtime/webhooks/durabletask"
@@ -70,7 +69,7 @@ async def throughput(host: LocalHost, count: int) -> float:
 def sdk_only_seconds_per_instance(store: Path, instances: int) -> float:
     """Replay each stored Hello history through the SDK alone, episode by episode, as the host sends them."""
     sys.path.insert(0, str(APP))
-    import function_app  # noqa: PLC0415
+    import function_app
 
     handle = next(f for f in function_app.app.get_functions()
                   if f.get_function_name() == "Hello").get_user_function()

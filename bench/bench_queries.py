@@ -26,12 +26,12 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from durable_local.host.history import EventType, event, execution_started  # noqa: E402
-from durable_local.host.history import orchestrator_completed as oc  # noqa: E402
-from durable_local.host.history import orchestrator_started as os_  # noqa: E402
-from durable_local.host.seeding import seed_commit  # noqa: E402
-from durable_local.host.store import Store  # noqa: E402
-from durable_local.testing import LocalHost  # noqa: E402
+from durable_local.host.history import EventType, event, execution_started
+from durable_local.host.history import orchestrator_completed as oc
+from durable_local.host.history import orchestrator_started as os_
+from durable_local.host.seeding import seed_commit
+from durable_local.host.store import Store
+from durable_local.testing import LocalHost
 
 APP = Path(__file__).resolve().parent / "app"
 API = "/runtime/webhooks/durabletask"
@@ -97,7 +97,8 @@ async def measure(host: LocalHost, count: int) -> dict[str, str]:
                                            "&runtimeStatus=Completed")) as reply:
             deleted = (await reply.json())["instancesDeleted"]
         elapsed = time.perf_counter() - began
-        figures["purge by filter"] = f"{deleted:,} instances with history in {elapsed:.2f} s = {deleted / elapsed:,.0f}/s"
+        figures["purge by filter"] = (f"{deleted:,} instances with history in {elapsed:.2f} s "
+                                      f"= {deleted / elapsed:,.0f}/s")
         figures["peak RSS after purge"] = _rss(host)
     return figures
 
