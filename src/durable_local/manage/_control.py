@@ -3,6 +3,7 @@ and `restart`. Each checks the API's answer and explains a refusal by the instan
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,12 @@ from durable_local.manage.parsing import TERMINAL_STATUSES, parse_json_value
 def start_new(ctx: Context) -> int:
     args = ctx.args
     body = parse_json_value(args.input, flag="--input") if args.input is not None else NO_BODY
+    if body is not NO_BODY and not isinstance(body, dict) and not args.raw_input:
+        # The extension hands a Python orchestrator the *parsed* stored input, and the SDK's get_input()
+        # accepts only an object or a JSON text there: a raw number, string or list fails, on Azure too
+        # (sdk-protocol.md §3.1). So other values go as the Python SDK's start_new sends them: a JSON string
+        # holding the value's JSON text (§3.3). Objects are sent as they are; every SDK reads them.
+        body = json.dumps(body)
     response = ctx.client.start_new(args.function_name, args.id, body)
     if response.status not in (200, 202):
         detail = response.detail() or f"HTTP {response.status}"

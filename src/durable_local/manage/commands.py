@@ -194,6 +194,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         metavar="JSON|@FILE",
         help="input: inline JSON (other text is sent as a JSON string) or @path/to/file.json",
     )
+    p.add_argument(
+        "--raw-input",
+        action="store_true",
+        help="send a non-object input as-is (for apps in other languages); by default a number, string, list or "
+        "boolean is encoded as the Python SDK's start_new encodes it, so a Python orchestrator's get_input() "
+        "returns it (a JSON object is always sent as-is)",
+    )
     p.add_argument("--id", metavar="ID", help="instance ID (default: a random one)")
 
     p = _add(
