@@ -253,3 +253,14 @@ def test_every_sdk_client_method_from_an_http_function(host: LocalHost) -> None:
     assert isinstance(restarted, dict) and restarted["id"] != f"{prefix}-old"  # sdk-protocol.md §2.3 restart
     assert host.post(f"/api/client/{prefix}-old/purge").json() == {"deleted": 1}
     assert host.post(f"/api/client/{prefix}-old/purge").json() == {"deleted": 0}
+
+
+def test_task_hub_parameter_reads_other_hubs_and_refuses_writes_to_them(host: LocalHost) -> None:
+    instance_id = seed(host, "Completed")
+    assert host.get(f"{API}/instances/{instance_id}?taskHub=CoreTestHub").status == 200
+    assert host.get(f"{API}/instances/{instance_id}?taskHub=OtherHub").status == 404
+    assert host.get(f"{API}/instances?taskHub=OtherHub").json() == []
+    refused = host.post(f"{API}/orchestrators/Hello?taskHub=OtherHub")
+    assert refused.status == 400 and "runs task hub 'CoreTestHub', not 'OtherHub'" in refused.json()["ExceptionMessage"]
+    assert host.delete(f"{API}/instances/{instance_id}?taskHub=OtherHub").status == 404
+    assert host.delete(f"{API}/instances/{instance_id}?taskHub=CoreTestHub").status == 200

@@ -107,6 +107,8 @@ class DurableApi:
             handler = self._route(request.method, segments)
             if handler is None:
                 return web.Response(status=404)
+            if request.method == "POST":
+                self._require_own_hub(query)
             return await handler(request, query)
         except ArgumentError as error:
             return error_response(400, ARGUMENT_ERROR, str(error), error.exception_type)
@@ -148,7 +150,8 @@ class DurableApi:
             if method == "GET":
                 return (lambda r, q: self.get_status(r, q, instance_id)) if instance_id else self.list_instances
             if method == "DELETE":
-                return (lambda r, q: self.purge_one(instance_id)) if instance_id else self.purge_by_filter
+                return (lambda r, q: self.purge_one(instance_id, self._hub(q))) if instance_id \
+                    else self.purge_by_filter
             return None
         if method != "POST" or not instance_id:
             return None
@@ -163,6 +166,18 @@ class DurableApi:
 
     def _hub(self, query: Query) -> str:
         return (query.get("taskHub") or "").strip() or self.hub
+
+    def _require_own_hub(self, query: Query) -> None:
+        """Reads and purges honour `taskHub`; writes to a hub this host does not run are refused.
+
+        The real extension would write to the other hub (skipping the function check) and leave the work to
+        whichever app serves it. The local host serves one hub, so such an instance would never run: a clear
+        400 is more useful than a Pending instance forever.
+        """
+        hub = self._hub(query)
+        if hub != self.hub:
+            raise ArgumentError(f"This local host runs task hub '{self.hub}', not '{hub}'. Start the host with "
+                                f"--task-hub {hub} to run that hub's orchestrations.")
 
     # -- start -----------------------------------------------------------------------------------------
     async def start(self, request: web.Request, query: Query, name: str, instance_id: str) -> web.StreamResponse:
@@ -267,11 +282,11 @@ class DurableApi:
             prefix=query.get("instanceIdPrefix") or None)
 
     # -- purge -----------------------------------------------------------------------------------------
-    async def purge_one(self, instance_id: str) -> web.StreamResponse:
+    async def purge_one(self, instance_id: str, hub: str) -> web.StreamResponse:
         """No status check, as on the real host (http-api.md §1.3 (4)); the app is the strict one."""
-        if self.store.get_instance(instance_id) is None:
+        if self.store.get_instance(instance_id, hub) is None:
             return web.Response(status=404)
-        deleted = self.store.purge([instance_id])
+        deleted = self.store.purge([instance_id], hub)
         return web.json_response({"instancesDeleted": deleted})
 
     async def purge_by_filter(self, request: web.Request, query: Query) -> web.StreamResponse:
