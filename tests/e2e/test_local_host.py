@@ -177,12 +177,28 @@ def test_rewind_reruns_only_the_failed_step_after_the_configuration_is_fixed(hos
                                                                               counters: Path) -> None:
     instance_id = start(host, "Steps")
     assert host.wait_for_status(instance_id)["runtimeStatus"] == "Failed"
-    (counters / "config-fixed").write_text("yes")
+    (counters / "config-three").write_text("yes")
     assert host.post(f"/api/client/{instance_id}/rewind", {"reason": "config fixed"}).status == 200
     status = host.wait_for_status(instance_id)
     assert status["runtimeStatus"] == "Completed" and status["output"] == ["ONE", "TWO", "THREE"]
     assert (counters / "step-one").read_text() == "1" and (counters / "step-two").read_text() == "1"
     assert (counters / "step-three").read_text() == "2"
+
+
+def test_rewind_of_a_parent_rewinds_its_failed_sub_orchestration(host: LocalHost, counters: Path) -> None:
+    instance_id = start(host, "ParentOfSteps")
+    status = host.wait_for_status(instance_id)
+    assert status["runtimeStatus"] == "Failed"
+    assert "Orchestrator function 'ChildSteps' failed" in status["output"]
+    child_id = next(i["instanceId"] for i in host.get(f"{API}/instances?runtimeStatus=Failed").json()
+                    if i["name"] == "ChildSteps")
+    (counters / "config-child-two").write_text("yes")
+    assert host.post(f"{API}/instances/{instance_id}/rewind?reason=fixed").status == 202
+    status = host.wait_for_status(instance_id)
+    assert status["runtimeStatus"] == "Completed" and status["output"] == ["PARENT-BEFORE", "CHILD-ONE", "CHILD-TWO"]
+    assert host.get(f"{API}/instances/{child_id}").json()["runtimeStatus"] == "Completed"
+    assert (counters / "step-parent-before").read_text() == "1" and (counters / "step-child-one").read_text() == "1"
+    assert (counters / "step-child-two").read_text() == "2"
 
 
 def test_host_stays_responsive_while_activities_run(host: LocalHost) -> None:

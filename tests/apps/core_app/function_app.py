@@ -190,10 +190,25 @@ def Step(name: str) -> str:
 @app.activity_trigger(input_name="name")
 def ConfiguredStep(name: str) -> str:
     bump(f"step-{name}")
-    setting = COUNTERS / "config-fixed"
+    setting = COUNTERS / f"config-{name}"
     if not setting.exists():
         raise RuntimeError("configuration error: connection string missing")
     return name.upper()
+
+
+@app.orchestration_trigger(context_name="context")
+def ParentOfSteps(context: df.DurableOrchestrationContext):
+    """Fails when its child fails (no try/except): rewinding it must rewind the child too."""
+    before = yield context.call_activity("Step", "parent-before")
+    child = yield context.call_sub_orchestrator("ChildSteps", None)
+    return [before, *child]
+
+
+@app.orchestration_trigger(context_name="context")
+def ChildSteps(context: df.DurableOrchestrationContext):
+    first = yield context.call_activity("Step", "child-one")
+    second = yield context.call_activity("ConfiguredStep", "child-two")
+    return [first, second]
 
 
 @app.orchestration_trigger(context_name="context")
