@@ -75,6 +75,7 @@ def azurite() -> Iterator[Azurite]:
         log_path = Path(workdir) / "azurite.log"
         command = [
             str(AZURITE_BIN), "--silent", "--skipApiVersionCheck", "--loose", "--inMemoryPersistence",
+            "--disableTelemetry",
             "--blobHost", HOST, "--blobPort", str(blob_port),
             "--queueHost", HOST, "--queuePort", str(queue_port),
             "--tableHost", HOST, "--tablePort", str(table_port),

@@ -192,7 +192,7 @@ class HostServer:
 
 
 async def serve(app: web.Application, hosts: list[str], port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
     await runner.setup()
     bound = []
     for host in hosts:
