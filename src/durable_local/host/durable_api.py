@@ -27,12 +27,13 @@ from aiohttp import web
 
 from durable_local.host.binding import check_status_payload
 from durable_local.host.engine import Engine
+from durable_local.host.entities import entity_instance_id, signal_request, split_entity_id
 from durable_local.host.episodes import compact, new_execution_id
-from durable_local.host.history import EventType, event, execution_started, to_micros
+from durable_local.host.history import EventType, event, execution_started, from_micros, history_time, to_micros
 from durable_local.host.query_string import Query
 from durable_local.host.records import TERMINAL_STATUSES, Commit, Instance, Message, RuntimeStatus
 from durable_local.host.rewind import RewindRefused, rewind
-from durable_local.host.status import history_payload, status_payload
+from durable_local.host.status import history_payload, parse_to_token, status_payload
 from durable_local.host.store import InstanceQuery
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,16 @@ class DurableApi:
                 return None
             name, instance_id = segments[1], segments[2] if len(segments) == 3 else ""
             return lambda request, query: self.start(request, query, name, instance_id)
-        if head == "entities":
-            return self.entities_not_supported
+        if head == "entities" and len(segments) <= 3:
+            name = segments[1] if len(segments) > 1 else ""
+            key = (segments[2] if segments[2] != "$" else "") if len(segments) > 2 else None  # "$": empty key
+            if method == "GET":
+                if key is not None:
+                    return lambda r, q: self.get_entity(name, key)
+                return lambda r, q: self.list_entities(r, q, name)
+            if method in ("POST", "DELETE") and name and key is not None:
+                return lambda r, q: self.signal_entity(r, name, key, "delete" if method == "DELETE" else q.get("op"))
+            return None
         if head == "instances":
             if len(segments) == 4 and segments[2].lower() == "raiseevent":
                 if method != "POST":
@@ -380,8 +389,54 @@ class DurableApi:
         started = self.start_instance(instance.name, new_id, instance.input)
         return await self._created(request, started, query.number("timeout"), query.number("pollingInterval"))
 
-    async def entities_not_supported(self, request: web.Request, query: Query) -> web.StreamResponse:
-        return error_response(501, "Durable entities are not supported by the local host yet.")
+    # -- entities --------------------------------------------------------------------------------------
+    async def signal_entity(self, request: web.Request, name: str, key: str,
+                            operation: str | None) -> web.StreamResponse:
+        """EXT `HandlePostEntityOperationRequestAsync`: JSON bodies are parsed, other bodies are a string input."""
+        if self.engine.index.lookup("entity", name) is None:
+            raise ArgumentError(f"The function '{name}' doesn't exist, is disabled, or is not an entity function. "
+                                f"Additional info: {self.engine.index.known('entity')}")
+        if any(ch in "/\\?#" or ord(ch) < 0x20 for ch in key):
+            raise ArgumentError("entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control "
+                                "characters.')")
+        body = await request.read()
+        input_text: str | None = None
+        if body and request.content_type.lower() == "application/json":
+            try:
+                input_text = compact(json.loads(body))
+            except ValueError as error:
+                return error_response(400, f"Could not parse JSON content: {error}")
+        elif body:
+            input_text = compact(body.decode("utf-8", errors="replace"))
+        instance_id = entity_instance_id(name, key)
+        request_message = signal_request(operation or "", input_text, str(uuid.uuid4()))
+        self.engine.send(instance_id, event(EventType.EventRaised, self.engine.clock.now(), Name=operation or "",
+                                            Input=request_message))
+        return web.Response(status=202)
+
+    async def get_entity(self, name: str, key: str) -> web.StreamResponse:
+        entity = self.store.get_instance(entity_instance_id(name, key))
+        if entity is None or entity.output is None:
+            return web.Response(status=404)
+        return web.Response(status=200, text=entity.output, content_type="application/json")
+
+    async def list_entities(self, request: web.Request, query: Query, name: str) -> web.StreamResponse:
+        token = request.headers.get(CONTINUATION_HEADER) or None
+        top = query.integer("top")
+        condition = InstanceQuery(prefix=f"@{name.lower()}@" if name else "@", entities=True)
+        page, next_key = self.store.query(condition, top if top and top > 0 else 100,
+                                          decode_token(token) if token else None)
+        fetch_state = query.flag("fetchState", False)
+        items = []
+        for entity in page:
+            entity_name, entity_key = split_entity_id(entity.instance_id)
+            item: dict[str, Any] = {"entityId": {"key": entity_key, "name": entity_name},
+                                    "lastOperationTime": history_time(from_micros(entity.last_updated_time))}
+            if fetch_state:
+                item["state"] = parse_to_token(entity.output)
+            items.append(item)
+        headers = {CONTINUATION_HEADER: encode_token(next_key)} if next_key else {}
+        return web.json_response(items, headers=headers)
 
     async def make_primary(self, request: web.Request, query: Query) -> web.StreamResponse:
         raise InvalidOperation("The app lease feature is not enabled on the local host.")

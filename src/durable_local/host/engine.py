@@ -22,6 +22,7 @@ from typing import Any
 
 from durable_local.host import invoke
 from durable_local.host.clock import Clock, VirtualClock
+from durable_local.host.entities import run_entity
 from durable_local.host.episodes import EpisodeRunner
 from durable_local.host.history import Event, EventType, event, from_micros, to_micros
 from durable_local.host.http_activity import run_http_activity
@@ -160,10 +161,20 @@ class Engine:
         now_micros = to_micros(now)
         for instance_id in instance_ids:
             instance = self.store.get_instance(instance_id)
-            history = self.store.history(instance_id) if instance else []
             messages = self.store.messages(instance_id, now_micros)
+            if instance_id.startswith("@"):
+                commit.merge(run_entity(instance_id, instance, messages, now, self._invoke_entity))
+                continue
+            history = self.store.history(instance_id) if instance else []
             commit.merge(self.runner.run(instance, history, messages, now))
         self.commit(commit)
+
+    def _invoke_entity(self, name: str, batch_json: str) -> str:
+        info = self.index.lookup("entity", name)
+        if info is None:
+            raise LookupError(f"The function '{name}' doesn't exist, is disabled, or is not an entity function. "
+                              f"Additional info: {self.index.known('entity')}")
+        return info.callable(**{info.trigger["name"]: batch_json})
 
     def _invoke_orchestrator(self, name: str, context_json: str) -> str:
         info = self.index.lookup("orchestrator", name)

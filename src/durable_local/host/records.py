@@ -93,6 +93,7 @@ class Commit:
     messages: list[Message] = field(default_factory=list)
     work_items: list[WorkItem] = field(default_factory=list)
     completed_work: list[int] = field(default_factory=list)
+    deleted_instances: list[str] = field(default_factory=list)  # entities that no longer exist
 
     def merge(self, other: Commit) -> None:
         for name in self.__dataclass_fields__:

@@ -108,6 +108,7 @@ class InstanceQuery:
     created_to: int | None = None
     statuses: tuple[RuntimeStatus, ...] = ()
     prefix: str | None = None
+    entities: bool = False  # entities (`@name@key`) or orchestration instances, never both
 
 
 def _instance(row: Sequence[Any]) -> Instance:
@@ -240,6 +241,8 @@ class Store:
                 db.executemany("INSERT OR REPLACE INTO history VALUES (?,?,?,?)", rows)
             if commit.consumed_messages:
                 db.executemany("DELETE FROM messages WHERE id=?", [(i,) for i in commit.consumed_messages])
+            if commit.deleted_instances:
+                self._delete(db, hub, commit.deleted_instances, keep_messages=True)
             if commit.completed_work:
                 db.executemany("DELETE FROM work_items WHERE id=?", [(i,) for i in commit.completed_work])
             if commit.messages:
@@ -299,6 +302,7 @@ class Store:
         if query.prefix:
             where.append("instance_id >= ? AND instance_id < ?")
             args += [query.prefix, query.prefix + "\U0010ffff"]
+        where.append("substr(instance_id, 1, 1) = '@'" if query.entities else "substr(instance_id, 1, 1) != '@'")
         if after is not None:
             where.append("(created_time, instance_id) > (?, ?)")  # a row value: SQLite seeks the index on it
             args += [after[0], after[1]]
@@ -323,7 +327,7 @@ class Store:
             return self._delete(db, hub, ids[:limit])
 
     @staticmethod
-    def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str]) -> int:
+    def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str], keep_messages: bool = False) -> int:
         keys = [(hub, instance_id) for instance_id in instance_ids]
         if not keys:
             return 0
@@ -331,8 +335,9 @@ class Store:
         db.executemany("DELETE FROM instances WHERE hub=? AND instance_id=?", keys)
         deleted = db.total_changes - before
         db.executemany("DELETE FROM history WHERE hub=? AND instance_id=?", keys)
-        db.executemany("DELETE FROM messages WHERE hub=? AND instance_id=?", keys)
-        db.executemany("DELETE FROM work_items WHERE hub=? AND instance_id=?", keys)
+        if not keep_messages:
+            db.executemany("DELETE FROM messages WHERE hub=? AND instance_id=?", keys)
+            db.executemany("DELETE FROM work_items WHERE hub=? AND instance_id=?", keys)
         return deleted
 
     def hub_summary(self, hub: str) -> dict[str, int]:

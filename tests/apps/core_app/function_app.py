@@ -221,3 +221,43 @@ def Waiter(context: df.DurableOrchestrationContext):
 def Tick(timer: func.TimerRequest) -> None:
     bump("tick")
     logging.info("tick past_due=%s", timer.past_due)
+
+
+@app.entity_trigger(context_name="context")
+def Tally(context: df.DurableEntityContext) -> None:
+    """A counter entity: add, get, fail and delete."""
+    value = context.get_state(lambda: 0)
+    operation = context.operation_name
+    if operation == "add":
+        value += context.get_input()
+    elif operation == "fail":
+        raise ValueError("bad op")
+    elif operation == "delete":
+        context.destruct_on_exit()
+        return
+    context.set_state(value)
+    context.set_result(value)
+
+
+@app.orchestration_trigger(context_name="context")
+def UsesCounter(context: df.DurableOrchestrationContext):
+    entity = df.EntityId("Tally", context.get_input())
+    context.signal_entity(entity, "add", 5)
+    total = yield context.call_entity(entity, "add", 10)
+    try:
+        yield context.call_entity(entity, "fail")
+    except Exception as error:
+        return {"total": total, "error": str(error)}
+    return {"total": total}
+
+
+@app.route(route="entities/{key}/{operation}", methods=["POST", "GET"])
+@app.durable_client_input(client_name="client")
+async def entity_call(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    entity = df.EntityId("Tally", req.route_params["key"])
+    if req.route_params["operation"] == "read":
+        state = await client.read_entity_state(entity)
+        return func.HttpResponse(json.dumps({"exists": state.entity_exists, "state": state.entity_state}),
+                                 mimetype="application/json")
+    await client.signal_entity(entity, req.route_params["operation"], req.get_json() if req.get_body() else None)
+    return func.HttpResponse(json.dumps({"ok": True}), mimetype="application/json")
