@@ -199,8 +199,9 @@ def test_history_that_no_longer_matches_the_code_names_the_sequence_id_and_both_
     history = start() + [event(EventType.TaskScheduled, T0, 0, Name="Goodbye"), orchestrator_started(T0)]
     with pytest.raises(OrchestrationFailure) as failure:
         run(hello_sequence, history)
-    message = str(failure.value)
-    assert "sequence id 0" in message and "'Goodbye'" in message and "'Hello'" in message
+    message = str(failure.value)  # DTFx's wording (TaskOrchestrationContext.HandleTaskScheduledEvent)
+    assert message.startswith("Non-Deterministic workflow detected:")
+    assert "sequence number 0" in message and "'Goodbye'" in message and "'Hello'" in message
 
 
 def test_an_unknown_activity_fails_the_orchestration_with_the_extension_message():

@@ -49,7 +49,7 @@ class Engine:
         self.app_dir = app_dir
         self.owner = uuid.uuid4().hex
         self.executor = ThreadPoolExecutor(max_workers=max_activity_threads, thread_name_prefix="function")
-        self.runner = EpisodeRunner(self._invoke_orchestrator, index.resolve, index.known)
+        self.runner = EpisodeRunner(self._invoke_orchestrator, index.resolve, index.known, store.get_instance)
         self._wakeup = asyncio.Event()
         self._waiting = False
         self._running_activities = 0

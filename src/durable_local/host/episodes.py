@@ -35,7 +35,14 @@ from durable_local.host.history import (
     to_micros,
 )
 from durable_local.host.records import Commit, Instance, Message, RuntimeStatus, WorkItem
-from durable_local.host.sequencer import FunctionResolver, OrchestrationFailure, Replay, Sequencer, Work
+from durable_local.host.sequencer import (
+    FunctionResolver,
+    NonDeterminismError,
+    OrchestrationFailure,
+    Replay,
+    Sequencer,
+    Work,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,7 @@ class _Outcome:
     state: dict[str, Any] | None
     error: str | None = None
     details: str | None = None
+    deterministic_failure: bool = False  # a non-determinism failure, reported without the shim's prefix
 
 
 def new_execution_id() -> str:
@@ -67,10 +75,11 @@ class EpisodeRunner:
     """Runs episodes for one task hub; knows the registered functions through `resolve`/`known`."""
 
     def __init__(self, invoke: OrchestratorInvoker, resolve: FunctionResolver,
-                 known: Callable[[str], str]) -> None:
+                 known: Callable[[str], str], lookup: Callable[[str], Instance | None]) -> None:
         self._invoke = invoke
         self._resolve = resolve
         self._known = known
+        self._lookup = lookup  # reads an instance (to refuse starting a child over a running one)
 
     def run(self, instance: Instance | None, history: list[Event], messages: list[Message],
             now: datetime) -> Commit:
@@ -80,8 +89,12 @@ class EpisodeRunner:
                 log.debug("discarding %d message(s) for %s instance %s", len(messages),
                           instance.runtime_status.value, instance.instance_id)
             return commit  # messages for a finished or purged instance are dropped
-        current = [m for m in messages if m.execution_id in (None, instance.execution_id)]
-        batch = _take_batch(current, suspended=instance.runtime_status == RuntimeStatus.Suspended)
+        suspended = instance.runtime_status == RuntimeStatus.Suspended
+        # Stale completions (another execution) are dropped; so is a suspend that arrives while suspended
+        # (DTFx `HandleEventWhileSuspended`).
+        current = [m for m in messages if m.execution_id in (None, instance.execution_id)
+                   and not (suspended and m.event_type == EventType.ExecutionSuspended)]
+        batch = _take_batch(current, suspended=suspended)
         keep = {id(m) for m in current if all(m is not b for b in batch)}
         commit.consumed_messages = [m.id for m in messages if m.id is not None and id(m) not in keep]
         if not batch:
@@ -113,8 +126,8 @@ class EpisodeRunner:
         instance.runtime_status = RuntimeStatus.Terminated
         instance.output = reason
         instance.completed_time = to_micros(now)
-        self._notify_parent(instance, commit, now, failed=True, result=reason,
-                            details=f"The orchestration was terminated: {reason}")
+        # DTFx completes a terminated child with Details null; the parent sees "{reason} \n None".
+        self._notify_parent(instance, commit, now, failed=True, result=reason, details=None)
 
     # -- running the orchestrator ----------------------------------------------------------------------
     def _orchestrate(self, instance: Instance, history: list[Event], batch: list[Message], now: datetime,
@@ -136,6 +149,8 @@ class EpisodeRunner:
                 sequencer = Sequencer(instance_id=instance.instance_id, execution_id=instance.execution_id,
                                       resolve=self._resolve, known=self._known)
                 replay = sequencer.run(outcome.state.get("actions") or [], sent)
+            except NonDeterminismError as failure:  # DTFx fails with its own message, not the shim's wrapper
+                outcome = _Outcome(None, str(failure), None, deterministic_failure=True)
             except OrchestrationFailure as failure:
                 outcome = _Outcome(None, str(failure), f"Message: {failure}")
         state = outcome.state or {}
@@ -144,21 +159,24 @@ class EpisodeRunner:
         if instance.runtime_status in (RuntimeStatus.Pending, RuntimeStatus.ContinuedAsNew):
             instance.runtime_status = RuntimeStatus.Running
 
-        if outcome.error is not None:
-            reason = f"Orchestrator function '{instance.name}' failed: {outcome.error}"
+        # The shim sets the output or the failure only after its replayed program has awaited every action
+        # (OutOfProcOrchestrationShim.ScheduleDurableTaskEvents): until then the instance keeps running.
+        finished = outcome.state is None or replay.program_finished
+        new_events += [work.scheduled_event(now) for work in replay.new_work]
+        # DTFx sends every decision of the episode, the last one included, under the current execution id.
+        self._schedule(instance, replay.new_work, now, commit)
+        if outcome.error is not None and finished:
+            reason = outcome.error if outcome.deterministic_failure else \
+                f"Orchestrator function '{instance.name}' failed: {outcome.error}"
             self._finish(instance, commit, new_events, now, RuntimeStatus.Failed, reason, outcome.details)
-        elif state.get("isDone") and replay.continue_as_new:
+        elif state.get("isDone") and finished and replay.continue_as_new:
             self._continue_as_new(instance, started, replay.continue_as_new_input, now, commit)
-            self._send_entity_messages(instance, replay.new_work, now, commit)
-        elif state.get("isDone"):
+        elif state.get("isDone") and finished:
             output = compact(state["output"]) if state.get("output") is not None else None
             self._finish(instance, commit, new_events, now, RuntimeStatus.Completed, output, None)
-            self._send_entity_messages(instance, replay.new_work, now, commit)
         else:
-            new_events += [work.scheduled_event(now) for work in replay.new_work]
             new_events.append(orchestrator_completed(now))
             self._append(commit, instance, new_events)
-            self._schedule(instance, replay.new_work, now, commit)
 
     def _call(self, instance: Instance, started: Event, history: list[Event]) -> _Outcome:
         stored_input = started.get("Input")
@@ -217,7 +235,7 @@ class EpisodeRunner:
     def _continue_as_new(self, instance: Instance, started: Event, input_text: str | None, now: datetime,
                          commit: Commit) -> None:
         instance.execution_id = new_execution_id()
-        instance.runtime_status = RuntimeStatus.ContinuedAsNew
+        instance.runtime_status = RuntimeStatus.Running  # the new execution starts at once (sdk-protocol.md §3.7)
         instance.input = compact(input_text)
         instance.output = None
         instance.history_length = 0
@@ -258,6 +276,12 @@ class EpisodeRunner:
 
     def _create_child(self, parent: Instance, work: Work, now: datetime, commit: Commit) -> None:
         child_id = work.instance_id or ""
+        existing = self._lookup(child_id)
+        if existing is not None and not existing.runtime_status.is_terminal:
+            # DTFx drops a start message for a running instance ("Duplicate start event").
+            log.warning("not starting sub-orchestration %s: an instance with that id is %s", child_id,
+                        existing.runtime_status.value)
+            return
         execution_id = new_execution_id()
         stored_input = compact(work.input)
         parent_ref = {"Name": parent.name, "Version": "", "TaskScheduleId": work.sequence_id,

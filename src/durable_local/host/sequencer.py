@@ -36,6 +36,65 @@ class OrchestrationFailure(Exception):
     """The host fails the orchestration: non-determinism, an unknown function, a malformed action."""
 
 
+class NonDeterminismError(OrchestrationFailure):
+    """History no longer matches the code; the message is DTFx's (`TaskOrchestrationContext.Handle*Event`)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("Non-Deterministic workflow detected: " + detail)
+
+
+_CHANGED = " Was a change made to the orchestrator code after this instance had already started running?"
+_CSHARP_ACTIONS = {"activity": "ScheduleTaskOrchestratorAction", "timer": "CreateTimerOrchestratorAction",
+                   "suborchestration": "CreateSubOrchestrationAction", "event": "SendEventOrchestratorAction"}
+
+
+def _non_determinism(recorded: Event, work: Work | None) -> NonDeterminismError:
+    """DTFx's message for a scheduled event that the replayed code does not match, verbatim."""
+    sid, name, kind = recorded["EventId"], recorded.get("Name"), EventType(recorded["EventType"])
+    actual = _CSHARP_ACTIONS[work.kind] if work else ""
+    if kind == EventType.TaskScheduled:
+        if work is None:
+            return NonDeterminismError(
+                f"A previous execution of this orchestration scheduled an activity task with sequence ID {sid} and "
+                f"name '{name}' (version ''), but the current replay execution hasn't (yet?) scheduled this task."
+                + _CHANGED)
+        if work.kind != "activity":
+            return NonDeterminismError(
+                f"A previous execution of this orchestration scheduled an activity task with sequence number {sid} "
+                f"named '{name}', but the current orchestration replay instead produced a {actual} action with "
+                "this sequence number." + _CHANGED)
+        return NonDeterminismError(
+            f"A previous execution of this orchestration scheduled an activity task with sequence number {sid} "
+            f"named '{name}', but the current orchestration replay instead scheduled an activity task named "
+            f"'{work.name}' with this sequence number. " + _CHANGED)
+    if kind == EventType.TimerCreated:
+        if work is None:
+            return NonDeterminismError(
+                f"A previous execution of this orchestration scheduled a timer task with sequence number {sid} but "
+                "the current replay execution hasn't (yet?) scheduled this task." + _CHANGED)
+        return NonDeterminismError(
+            f"A previous execution of this orchestration scheduled a timer task with sequence number {sid} named "
+            f"but the current orchestration replay instead produced a {actual} action with this sequence number."
+            + _CHANGED)
+    if kind == EventType.SubOrchestrationInstanceCreated:
+        head = (f"A previous execution of this orchestration scheduled a sub-orchestration task with sequence ID "
+                f"{sid} and name '{name}' (version '', instance ID '{recorded.get('InstanceId')}'), but the current ")
+        if work is None:
+            return NonDeterminismError(head + "replay execution hasn't (yet?) scheduled this task." + _CHANGED)
+        if work.kind != "suborchestration":
+            return NonDeterminismError(
+                head + f"orchestration replay instead produced a {actual} action at this sequence number." + _CHANGED)
+        return NonDeterminismError(
+            head + f"orchestration replay instead scheduled a sub-orchestration task with name {work.name} at this "
+            "sequence number." + _CHANGED)
+    head = (f"A previous execution of this orchestration scheduled a send event task with sequence ID {sid}, "
+            f"type 'EventSent' name '{name}', instance ID '{recorded.get('InstanceId')}', but the current ")
+    if work is None:
+        return NonDeterminismError(head + "replay execution hasn't (yet?) scheduled this task." + _CHANGED)
+    return NonDeterminismError(
+        head + f"orchestration replay instead scheduled a {actual} task at this sequence number." + _CHANGED)
+
+
 @dataclass
 class Work:
     """One piece of new work an episode schedules; `scheduled_event()` is what goes into history."""
@@ -139,6 +198,7 @@ class Replay:
     new_work: list[Work] = field(default_factory=list)
     continue_as_new: bool = False
     continue_as_new_input: str | None = None
+    program_finished: bool = False  # every action awaited: only then may the shim complete the instance
 
 
 class Sequencer:
@@ -183,6 +243,7 @@ class Sequencer:
                 if not future.done:
                     future.then(step)
                     return
+            self._replay.program_finished = True
 
         step()
 
@@ -220,11 +281,7 @@ class Sequencer:
         if work is None or work.kind != self._EXPECTED[recorded] or (
                 work.kind in ("activity", "suborchestration")
                 and (work.name or "").casefold() != (recorded_name or "").casefold()):
-            actual = "nothing" if work is None else _describe(work)
-            raise OrchestrationFailure(
-                "Non-Deterministic workflow detected: the history has "
-                f"{recorded.name} {_quote(recorded_name)}with sequence id {sequence_id}, "
-                f"but the orchestrator code now schedules {actual} at that sequence id.")
+            raise _non_determinism(item, work)
         if work.kind == "event" and work.request_id is not None and not work.is_signal:
             # An entity call's response is named after the request id recorded in history.
             try:
@@ -289,7 +346,13 @@ class Sequencer:
 
     def _suborchestration(self, action: dict[str, Any]) -> Work:
         name = self._require("orchestrator", action.get("functionName"))
-        return Work(-1, "suborchestration", name, action.get("input"), instance_id=action.get("instanceId"))
+        instance_id = action.get("instanceId")
+        if instance_id and instance_id == self.instance_id:  # EXT DurableOrchestrationContext, ArgumentException
+            raise OrchestrationFailure("The instance ID of a sub-orchestration must be different than the instance "
+                                       "ID of a parent orchestration.")
+        if instance_id and str(instance_id).startswith("@"):
+            raise OrchestrationFailure("Orchestration instance ids must not start with @.")
+        return Work(-1, "suborchestration", name, action.get("input"), instance_id=instance_id)
 
     def _require(self, kind: str, name: Any) -> str:
         resolved = self._resolve(kind, str(name)) if name else None
@@ -375,12 +438,3 @@ def _done() -> _Future:
     future.resolve()
     return future
 
-
-def _quote(name: Any) -> str:
-    return f"'{name}' " if name else ""
-
-
-def _describe(work: Work) -> str:
-    names = {"activity": "TaskScheduled", "suborchestration": "SubOrchestrationInstanceCreated",
-             "timer": "TimerCreated", "event": "EventSent"}
-    return f"{names[work.kind]} {_quote(work.name)}".rstrip()

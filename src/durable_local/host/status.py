@@ -5,17 +5,20 @@
 - `createdTime` / `lastUpdatedTime` are whole seconds with `Z`.
 - History (`showHistory=true`, not for Pending instances): OrchestratorStarted/Completed rows are dropped,
   so are scheduling rows that have a completion; completions gain `FunctionName` and `ScheduledTime` (and the
-  scheduled `Input` with `showInput`); `Result` is kept only with `showHistoryOutput`; `EventType` is a name.
+  scheduled `Input`, as the stored string, with `showInput`); `Result` is kept, parsed, only with
+  `showHistoryOutput`; `EventType` is a name; times are Newtonsoft's (trailing zeros trimmed).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from durable_local.host.history import Event, EventType, from_micros, status_time
-from durable_local.host.records import Instance, RuntimeStatus
+from durable_local.host.records import Instance
 
+_TRAILING_ZEROS = re.compile(r"\.(?P<digits>\d*?)0*Z$")
 _STATUS_NAMES = {0: "Running", 1: "Completed", 2: "ContinuedAsNew", 3: "Failed", 4: "Canceled", 5: "Terminated",
                  6: "Pending", 7: "Suspended"}
 
@@ -30,6 +33,13 @@ def parse_to_token(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def newtonsoft_time(text: str | None) -> str | None:
+    """Newtonsoft's ISO form of a history time: `.3452370Z` becomes `.345237Z`, `.0000000Z` becomes `Z`."""
+    if not text:
+        return text
+    return _TRAILING_ZEROS.sub(lambda m: f".{m['digits']}Z" if m["digits"] else "Z", text)
 
 
 def status_payload(instance: Instance, *, show_input: bool = True,
@@ -76,15 +86,15 @@ def history_payload(events: list[Event], *, show_input: bool, show_output: bool)
             row["FunctionName"] = row.pop("Name", None)
             for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags"):
                 row.pop(key, None)
-            if show_input and "Input" in row:
-                row["Input"] = parse_to_token(row["Input"])
+        elif kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated):
+            row.pop("Version", None)  # a still-pending scheduling row
         elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
                       EventType.SubOrchestrationInstanceFailed):
             source = scheduled.get(row.pop("TaskScheduledId", None)) or {}
             row["FunctionName"] = source.get("Name")
-            row["ScheduledTime"] = source.get("Timestamp")
+            row["ScheduledTime"] = newtonsoft_time(source.get("Timestamp"))
             if show_input and source.get("Input") is not None:
-                row["Input"] = parse_to_token(source["Input"])
+                row["Input"] = source["Input"]  # inputs stay the stored strings; only results are parsed
             if "Result" in row:
                 if show_output:
                     row["Result"] = parse_to_token(row["Result"])
@@ -98,9 +108,9 @@ def history_payload(events: list[Event], *, show_input: bool, show_output: bool)
                 row.pop("Result", None)
         elif kind == EventType.TimerFired:
             row.pop("TimerId", None)
+        for key in ("Timestamp", "FireAt"):
+            if key in row:
+                row[key] = newtonsoft_time(row[key])
         result.append(row)
     return result
 
-
-def terminal(status: RuntimeStatus) -> bool:
-    return status.is_terminal
