@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -44,7 +44,6 @@ CONTINUATION_HEADER = "x-ms-continuation-token"
 RUNNING_STATES = (RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.Suspended,
                   RuntimeStatus.ContinuedAsNew)
 PURGE_BATCH = 2_000
-MIN_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 
 class ArgumentError(Exception):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from durable_local.host.history import Event, EventType, parse_time
+from durable_local.host.history import Event, EventType, event, history_time, parse_time
 
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 
@@ -112,8 +112,6 @@ class Work:
     parent_execution_id: str | None = None
 
     def scheduled_event(self, timestamp: datetime) -> Event:
-        from durable_local.host.history import event, history_time
-
         sid = self.sequence_id
         if self.kind == "activity":
             return event(EventType.TaskScheduled, timestamp, sid, Name=self.name, Version="",
