@@ -23,7 +23,7 @@ from typing import Any
 from durable_local.host import invoke
 from durable_local.host.clock import Clock, VirtualClock
 from durable_local.host.entities import run_entity
-from durable_local.host.episodes import EpisodeRunner
+from durable_local.host.episodes import EpisodeRunner, PendingEpisode
 from durable_local.host.history import Event, EventType, event, from_micros, to_micros
 from durable_local.host.http_activity import run_http_activity
 from durable_local.host.indexing import FunctionIndex
@@ -159,6 +159,7 @@ class Engine:
     def _run_episodes(self, instance_ids: list[str], now: datetime) -> None:
         commit = Commit()
         now_micros = to_micros(now)
+        pending: list[PendingEpisode] = []
         for instance_id in instance_ids:
             instance = self.store.get_instance(instance_id)
             messages = self.store.messages(instance_id, now_micros)
@@ -166,7 +167,14 @@ class Engine:
                 commit.merge(run_entity(instance_id, instance, messages, now, self._invoke_entity))
                 continue
             history = self.store.history(instance_id) if instance else []
-            commit.merge(self.runner.run(instance, history, messages, now))
+            prepared = self.runner.prepare(instance, history, messages, now)
+            if isinstance(prepared, Commit):
+                commit.merge(prepared)
+            else:
+                pending.append(prepared)
+        for prepared in pending:  # the SDK replay: CPU-bound, inline (no await: the batch stays atomic)
+            commit.merge(self.runner.complete(prepared, self._invoke_orchestrator(prepared.instance.name,
+                                                                                  prepared.context)))
         self.commit(commit)
 
     def _invoke_entity(self, name: str, batch_json: str) -> str:
@@ -176,12 +184,13 @@ class Engine:
                               f"Additional info: {self.index.known('entity')}")
         return info.callable(**{info.trigger["name"]: batch_json})
 
-    def _invoke_orchestrator(self, name: str, context_json: str) -> str:
+    def _invoke_orchestrator(self, name: str, context_json: str) -> invoke.Invocation:
         info = self.index.lookup("orchestrator", name)
         if info is None:
-            raise LookupError(f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
-                              f"function. Additional info: {self.index.known('orchestrator')}")
-        return info.callable(**{info.trigger["name"]: context_json})
+            known = self.index.known("orchestrator")
+            return invoke.Invocation(error=f"The function '{name}' doesn't exist, is disabled, or is not an "
+                                           f"orchestrator function. Additional info: {known}")
+        return invoke.call_orchestrator(info, context_json)
 
     # -- activities ------------------------------------------------------------------------------------
     def _dispatch(self, items: list[WorkItem]) -> None:

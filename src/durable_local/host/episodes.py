@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from durable_local.host.history import (
     orchestrator_started,
     to_micros,
 )
+from durable_local.host.invoke import Invocation
 from durable_local.host.records import Commit, Instance, Message, RuntimeStatus, WorkItem
 from durable_local.host.sequencer import (
     FunctionResolver,
@@ -49,8 +49,8 @@ log = logging.getLogger(__name__)
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 CONTROL_TYPES = (EventType.ExecutionTerminated, EventType.ExecutionSuspended, EventType.ExecutionResumed)
 
-#: Calls an orchestrator function with the context JSON; returns the SDK's state JSON or raises.
-OrchestratorInvoker = Callable[[str, str], str]
+#: Calls an orchestrator function (by name) with the context JSON, in this process.
+OrchestratorInvoker = Callable[[str, str], Invocation]
 
 
 @dataclass
@@ -61,6 +61,19 @@ class _Outcome:
     error: str | None = None
     details: str | None = None
     deterministic_failure: bool = False  # a non-determinism failure, reported without the shim's prefix
+
+
+@dataclass
+class PendingEpisode:
+    """An episode waiting for its orchestrator call; `context` is the trigger value to call it with."""
+
+    commit: Commit
+    instance: Instance
+    started: Event
+    sent: list[Event]
+    new_events: list[Event]
+    now: datetime
+    context: str
 
 
 def new_execution_id() -> str:
@@ -83,6 +96,15 @@ class EpisodeRunner:
 
     def run(self, instance: Instance | None, history: list[Event], messages: list[Message],
             now: datetime) -> Commit:
+        """One whole episode, calling the orchestrator in this process."""
+        prepared = self.prepare(instance, history, messages, now)
+        if isinstance(prepared, Commit):
+            return prepared
+        return self.complete(prepared, self._invoke(prepared.instance.name, prepared.context))
+
+    def prepare(self, instance: Instance | None, history: list[Event], messages: list[Message],
+                now: datetime) -> Commit | PendingEpisode:
+        """Everything before the orchestrator call: a finished Commit, or the call still to make."""
         commit = Commit(consumed_messages=[m.id for m in messages if m.id is not None])
         if instance is None or instance.runtime_status.is_terminal:
             if instance is not None and messages:
@@ -110,7 +132,9 @@ class EpisodeRunner:
                                            orchestrator_completed(now)])
             updated.runtime_status = RuntimeStatus.Suspended if suspended else RuntimeStatus.Running
         else:
-            self._orchestrate(updated, history, batch, now, commit)
+            pending = self._prepare_orchestration(updated, history, batch, now, commit)
+            if pending is not None:
+                return pending
         commit.instances.append(updated)
         return commit
 
@@ -130,19 +154,29 @@ class EpisodeRunner:
         self._notify_parent(instance, commit, now, failed=True, result=reason, details=None)
 
     # -- running the orchestrator ----------------------------------------------------------------------
-    def _orchestrate(self, instance: Instance, history: list[Event], batch: list[Message], now: datetime,
-                     commit: Commit) -> None:
+    def _prepare_orchestration(self, instance: Instance, history: list[Event], batch: list[Message],
+                               now: datetime, commit: Commit) -> PendingEpisode | None:
         new_events = [orchestrator_started(now)] + [dict(m.event) for m in batch]
         started = next((e for e in history + new_events if e["EventType"] == EventType.ExecutionStarted), None)
         if started is None:  # e.g. an event raised before a restart reset the history
             log.warning("instance %s has no ExecutionStarted; dropping %d event(s)", instance.instance_id,
                         len(batch))
-            return
+            return None
         full = history + new_events
         boundary = len(full) - len(new_events)
         sent = [{**e, "IsPlayed": index < boundary and e["EventType"] != EventType.OrchestratorStarted}
                 for index, e in enumerate(full)]
-        outcome = self._call(instance, started, sent)
+        return PendingEpisode(commit, instance, started, sent, new_events, now, self._context(instance, started, sent))
+
+    def complete(self, pending: PendingEpisode, invocation: Invocation) -> Commit:
+        """Everything after the orchestrator call: replay its actions and build the episode's Commit."""
+        self._orchestrate(pending, self._outcome(invocation))
+        pending.commit.instances.append(pending.instance)
+        return pending.commit
+
+    def _orchestrate(self, pending: PendingEpisode, outcome: _Outcome) -> None:
+        instance, started, sent, new_events, now, commit = (pending.instance, pending.started, pending.sent,
+                                                             pending.new_events, pending.now, pending.commit)
         replay = Replay()
         if outcome.state is not None:
             try:
@@ -178,14 +212,16 @@ class EpisodeRunner:
             new_events.append(orchestrator_completed(now))
             self._append(commit, instance, new_events)
 
-    def _call(self, instance: Instance, started: Event, history: list[Event]) -> _Outcome:
+    @staticmethod
+    def _context(instance: Instance, started: Event, history: list[Event]) -> str:
+        """The orchestration trigger's value (sdk-protocol.md §3.1)."""
         stored_input = started.get("Input")
         try:
             context_input = json.loads(stored_input) if stored_input is not None else None
         except ValueError:
             context_input = stored_input
         parent = started.get("ParentInstance") or {}
-        context = {
+        return json.dumps({
             "history": history,
             "input": context_input,
             "instanceId": instance.instance_id,
@@ -196,18 +232,19 @@ class EpisodeRunner:
             "longRunningTimerIntervalDuration": "3.00:00:00",
             "maximumShortTimerDuration": "6.00:00:00",
             "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
-        }
-        try:
-            result = self._invoke(instance.name, json.dumps(context))
-        except Exception as error:  # the SDK raises with the state after the marker
-            text = str(error)
-            cause = error.__cause__ or error
-            stack = "".join(traceback.format_exception(cause)).strip()
+        })
+
+    @staticmethod
+    def _outcome(invocation: Invocation) -> _Outcome:
+        """Read the SDK's answer: the state JSON, or an exception carrying it after the marker (§3.9)."""
+        if invocation.error is not None:
+            text, stack = invocation.error, invocation.stack or ""
             if OUT_OF_PROC_MARKER in text:
                 state = json.loads(text.split(OUT_OF_PROC_MARKER, 1)[1])
                 message = str(state.get("error") or text.split(OUT_OF_PROC_MARKER, 1)[0])
                 return _Outcome(state, message, f"Message: {message}, StackTrace: {stack}")
             return _Outcome(None, text, f"Message: {text}, StackTrace: {stack}")
+        result = invocation.result
         try:
             state = json.loads(result) if isinstance(result, str) else result
         except ValueError:

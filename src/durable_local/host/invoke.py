@@ -55,6 +55,27 @@ async def call(info: FunctionInfo, kwargs: dict[str, Any], executor: Executor) -
     return await asyncio.get_running_loop().run_in_executor(executor, lambda: info.callable(**kwargs))
 
 
+@dataclass
+class Invocation:
+    """The outcome of calling an orchestrator function: its result text, or the exception's text and stack.
+
+    Plain strings, so that it crosses process boundaries (worker processes return it pickled).
+    """
+
+    result: str | None = None
+    error: str | None = None
+    stack: str | None = None
+
+
+def call_orchestrator(info: FunctionInfo, context_json: str) -> Invocation:
+    """Call an orchestrator's `handle` with the context JSON, as the worker does (sdk-protocol.md §3.1, §3.9)."""
+    try:
+        return Invocation(result=info.callable(**{info.trigger["name"]: context_json}))
+    except Exception as error:  # the SDK raises Exception("...$OutOfProcData$:{state}") from the user's error
+        cause = error.__cause__ or error
+        return Invocation(error=str(error), stack="".join(traceback.format_exception(cause)).strip())
+
+
 def decode_activity_input(text: str | None) -> Any:
     return ActivityTriggerConverter.decode(meta.Datum(text if text is not None else "null", "string"),
                                            trigger_metadata=None)
