@@ -7,13 +7,14 @@ misspelled `runtimeStatus` as "every status". The app is strict instead:
   Canceled (else 409).
 - `DELETE instances?createdTimeFrom=&createdTimeTo=&runtimeStatus=` purges by filter; `createdTimeFrom` is
   required and `runtimeStatus` may name terminal statuses only (default: all of them).
-- `purge_history_timer` runs daily (`PURGE_SCHEDULE`) and purges instances in `PURGE_RUNTIME_STATUSES`
-  created more than `RETENTION_DAYS` ago, in `PURGE_WINDOW_HOURS` windows of creation time, oldest first,
-  until `PURGE_TIME_BUDGET_SECONDS` is spent: a large backlog is cleared over several runs, never by one
-  call that outlives the function timeout.
+- `purge_history_timer` runs daily (`PURGE_SCHEDULE`, default midnight UTC) and purges instances in
+  `PURGE_RUNTIME_STATUSES` created more than `RETENTION_DAYS` ago, in `PURGE_WINDOW_HOURS` windows of
+  creation time, oldest first, until `PURGE_TIME_BUDGET_SECONDS` is spent: a large backlog is cleared over
+  several runs, never by one call that outlives the function timeout.
 """
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +37,18 @@ bp = df.Blueprint()
 # The oldest creation time a purge window starts from (Azure Table's minimum date).
 EARLIEST = datetime(1601, 1, 1, tzinfo=UTC)
 PROBE_SIZE = 100
+# Midnight UTC (NCRONTAB with seconds); the docs' `0 0 12 * * *` would be noon.
+DEFAULT_PURGE_SCHEDULE = "0 0 0 * * *"
+
+
+def purge_schedule() -> str:
+    """The timer's schedule: `%PURGE_SCHEDULE%` when that app setting is set, else midnight UTC.
+
+    A `%SETTING%` schedule has no fallback in the Functions host (an unset setting stops the function from
+    loading), so the default is chosen here. Read when the app is indexed, which is when a timer's schedule
+    is fixed anyway: changing an app setting in Azure restarts the app.
+    """
+    return "%PURGE_SCHEDULE%" if os.environ.get("PURGE_SCHEDULE", "").strip() else DEFAULT_PURGE_SCHEDULE
 
 
 def runtime_statuses(names: tuple[str, ...]) -> list[df.OrchestrationRuntimeStatus]:
@@ -126,7 +139,7 @@ async def purge_retention(client: df.DurableOrchestrationClient, settings: Purge
     return PurgeReport(deleted, windows, True, None)
 
 
-@bp.timer_trigger(arg_name="timer", schedule="%PURGE_SCHEDULE%")
+@bp.timer_trigger(arg_name="timer", schedule=purge_schedule())
 @bp.durable_client_input(client_name="client")
 async def purge_history_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     settings = PurgeSettings.from_environment()

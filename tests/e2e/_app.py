@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,10 @@ def app_settings(connection_string: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def app_host(azurite: Any, *, virtual_clock: bool = False, **settings: str) -> Iterator[LocalHost]:
-    host = LocalHost(APP_DIR, virtual_clock=virtual_clock, env=app_settings(azurite.connection_string, **settings))
+def app_host(azurite: Any, *, virtual_clock: bool = False, clock_start: datetime | None = None,
+             **settings: str) -> Iterator[LocalHost]:
+    host = LocalHost(APP_DIR, virtual_clock=virtual_clock, clock_start=clock_start,
+                     env=app_settings(azurite.connection_string, **settings))
     with host:
         yield host
 

@@ -136,3 +136,17 @@ def test_daily_purge_stops_at_its_time_budget(azurite):
         host.wait_idle()
         assert exists(host, f"{prefix}-old")
         assert "stopped at the 0 s time budget" in host.log()
+
+
+def test_daily_purge_defaults_to_midnight_utc_without_the_schedule_setting(azurite):
+    """An unset (here: empty) PURGE_SCHEDULE must not stop the timer from loading: it runs at midnight UTC."""
+    prefix = unique("default-schedule")
+    evening = datetime.now(UTC).replace(hour=18, minute=0, second=0, microsecond=0)
+    with app_host(azurite, virtual_clock=True, clock_start=evening, PURGE_SCHEDULE="") as host:
+        host.seed([{"instanceId": f"{prefix}-old", "name": "HelloWorld", "runtimeStatus": "Completed",
+                    "createdTime": iso(evening - timedelta(days=40))}])
+        host.advance(hours=5)
+        assert exists(host, f"{prefix}-old"), "the purge ran before midnight"
+        host.advance(hours=2)
+        assert not exists(host, f"{prefix}-old")
+        assert "Retention purge: purged 1 instances" in host.log()
