@@ -27,6 +27,7 @@ from durable_local.host.store import Store, StoreLockedError
 from durable_local.host.timers import TimerTriggers
 
 log = logging.getLogger("durable_local.host")
+DEFAULT_PORT = 7071
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,8 +38,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "start", help="start the app in the current folder (like `func host start`)",
         description="Serve the function app in the current folder: HTTP triggers, timer triggers, "
                     "orchestrations, activities and the Durable HTTP API, persisted in SQLite.")
-    start.add_argument("--port", type=int, default=int(os.environ.get("FUNCTIONS_HTTPWORKER_PORT", 7071)),
-                       help="HTTP port (default 7071)")
+    start.add_argument("--port", "-p", type=int, default=None,
+                       help="HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071)")
     start.add_argument("--app", default=None,
                        help="module[:attribute] of the app (default: $PYTHON_SCRIPT_FILE_NAME or function_app)")
     start.add_argument("--store", default=None, help="SQLite file (default .durable/store.sqlite in the app folder)")
@@ -59,6 +60,7 @@ def run_start(args: argparse.Namespace) -> int:
         config = AppConfig.load(app_dir)
         config.apply_settings()
         hub = config.task_hub(args.task_hub)
+        args.port = args.port or config.local_http_port or DEFAULT_PORT
         target = args.app or os.environ.get("PYTHON_SCRIPT_FILE_NAME", "function_app").removesuffix(".py")
         index = load_app(app_dir, target)
         clock: Clock = VirtualClock(parse_time(args.clock_start) if args.clock_start else None) \

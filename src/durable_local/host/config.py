@@ -28,12 +28,42 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(strip_json_comments(path.read_text(encoding="utf-8-sig")))
     except ValueError as error:
         raise ConfigError(f"{path.name} is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name} must hold a JSON object.")
     return data
+
+
+def strip_json_comments(text: str) -> str:
+    """Remove `//` and `/* */` comments outside strings: the host's JSON reader (Newtonsoft) accepts them."""
+    out: list[str] = []
+    position, length, in_string = 0, len(text), False
+    while position < length:
+        char = text[position]
+        if in_string:
+            out.append(char)
+            if char == "\\" and position + 1 < length:
+                out.append(text[position + 1])
+                position += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+            out.append(char)
+        elif text.startswith("//", position):
+            end = text.find("\n", position)
+            position = length if end < 0 else end
+            continue
+        elif text.startswith("/*", position):
+            end = text.find("*/", position + 2)
+            position = length if end < 0 else end + 2
+            continue
+        else:
+            out.append(char)
+        position += 1
+    return "".join(out)
 
 
 def resolve_settings(text: str) -> str:
@@ -46,12 +76,22 @@ class AppConfig:
     app_dir: Path
     host_json: dict[str, Any] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    host_settings: dict[str, Any] = field(default_factory=dict)  # local.settings.json "Host"
 
     @classmethod
     def load(cls, app_dir: Path) -> AppConfig:
         settings = _read_json(app_dir / "local.settings.json")
         values = {str(k): str(v) for k, v in (settings.get("Values") or {}).items() if v is not None}
-        return cls(app_dir, _read_json(app_dir / "host.json"), values)
+        return cls(app_dir, _read_json(app_dir / "host.json"), values, dict(settings.get("Host") or {}))
+
+    @property
+    def local_http_port(self) -> int | None:
+        """local.settings.json `Host.LocalHttpPort`, which Core Tools uses when `--port` is not given."""
+        port = self.host_settings.get("LocalHttpPort")
+        try:
+            return int(port) if port is not None else None
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"local.settings.json Host.LocalHttpPort must be a port number, not {port!r}") from error
 
     def apply_settings(self) -> None:
         for name, value in self.values.items():

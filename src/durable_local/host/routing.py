@@ -3,10 +3,11 @@
 Supported: literal segments, `{name}`, optional `{name?}`, defaults `{name=value}`, catch-all `{*name}`,
 and the inline constraints `int`, `long`, `bool`, `guid`, `alpha`, `double`, `decimal`, `float`,
 `datetime`, `min(n)`, `max(n)`, `length(n)`, `minlength(n)`, `maxlength(n)`, `range(a,b)` and `regex(...)`.
-Matching is case-insensitive. When several templates match, the more specific wins, in ASP.NET's order
-(`RoutePrecedence`): per segment, a literal beats a constrained parameter, which beats a plain parameter,
-which beats a catch-all. So `orchestrators/{functionName}/wait` wins over
-`orchestrators/{functionName}/{instanceId?}` for `.../wait`.
+Matching is case-insensitive. When several templates match, the more specific wins, in the Functions host's
+order (`WebJobsRouteBuilder.RouteComparison`): per segment, a literal beats a constrained parameter (more
+constraints first), which beats a plain parameter, which beats a catch-all; when the shared segments tie, the
+longer template wins. So `orchestrators/{functionName}/wait` wins over
+`orchestrators/{functionName}/{instanceId?}` for `.../wait`. `%2F` stays encoded in route values (Kestrel).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from urllib.parse import unquote
 
 _PARAMETER = re.compile(r"^\{(?P<star>\*{1,2})?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<constraints>(:[^=?}]+)*)"
                         r"(?P<optional>\?)?(=(?P<default>[^}]*))?\}$")
+
+
+_ENCODED_SLASH = re.compile(r"%2[Ff]")
+_MAX_SEGMENTS = 64
 
 
 class RouteTemplateError(ValueError):
@@ -81,13 +86,13 @@ class _Segment:
     checks: tuple[Callable[[str], bool], ...] = ()
 
     @property
-    def rank(self) -> int:
-        """ASP.NET inbound precedence digit: lower is more specific."""
+    def rank(self) -> float:
+        """Inbound precedence of the segment: lower is more specific; more constraints rank ahead of fewer."""
         if self.literal is not None:
             return 1
         if self.catch_all:
             return 5
-        return 2 if self.checks else 3
+        return 2 - min(len(self.checks), 50) / 100 if self.checks else 3
 
 
 class RouteTemplate:
@@ -110,8 +115,15 @@ class RouteTemplate:
                 checks=tuple(_constraint(c) for c in constraints)))
         self.precedence = tuple(segment.rank for segment in self.segments)
 
+    def sort_key(self) -> tuple[float, ...]:
+        """Segment by segment, the more specific first; when the shared segments tie, the longer template first
+        (azure-functions-host `WebJobsRouteBuilder.RouteComparison`)."""
+        return self.precedence + (9.0,) * (_MAX_SEGMENTS - len(self.precedence))
+
     def match(self, path: str) -> dict[str, str] | None:
-        parts = [unquote(part) for part in path.strip("/").split("/")] if path.strip("/") else []
+        # Kestrel decodes the path but leaves %2F encoded, so a route value may contain "%2F", never "/".
+        parts = [unquote(_ENCODED_SLASH.sub(lambda m: "%25" + m.group(0)[1:], part))
+                 for part in path.strip("/").split("/")] if path.strip("/") else []
         values: dict[str, str] = {}
         for position, segment in enumerate(self.segments):
             if segment.catch_all:
@@ -146,7 +158,7 @@ class RouteTable:
 
     def add(self, template: str, target: object) -> None:
         self._routes.append((RouteTemplate(template), target))
-        self._routes.sort(key=lambda item: item[0].precedence)
+        self._routes.sort(key=lambda item: item[0].sort_key())
 
     def match(self, path: str) -> list[tuple[object, dict[str, str]]]:
         """Every matching target with its route values, most specific first."""

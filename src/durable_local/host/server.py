@@ -14,7 +14,7 @@ an `HttpResponse` or a `str` (200); anything else, or an exception, is a 500.
 
 from __future__ import annotations
 
-import asyncio
+import errno
 import json
 import logging
 from typing import Any
@@ -22,6 +22,8 @@ from urllib.parse import unquote
 
 import azure.functions as func
 from aiohttp import web
+from azure.functions.http import HttpResponseConverter
+from multidict import CIMultiDict
 
 from durable_local.host import invoke
 from durable_local.host.durable_api import DurableApi
@@ -75,24 +77,25 @@ class HostServer:
     # -- HTTP triggers ---------------------------------------------------------------------------------
     async def http_function(self, request: web.Request, path: str) -> web.StreamResponse:
         route = path.strip("/")
-        if self.route_prefix:
-            head, _, rest = route.partition("/")
-            if head.lower() != self.route_prefix.lower():
+        if self.route_prefix:  # the prefix may have several segments ("api/v1")
+            prefix = self.route_prefix.lower()
+            if route.lower() != prefix and not route.lower().startswith(prefix + "/"):
                 return web.Response(status=404)
-            route = rest
-        matches = self.routes.match(route)
-        for target, values in matches:
+            route = route[len(prefix):].lstrip("/")
+        for target, values in self.routes.match(route):
             info: FunctionInfo = target  # type: ignore[assignment]
             methods = [str(m).upper() for m in (info.trigger.get("methods") or ALL_METHODS)]
             if request.method in methods:
                 return await self._invoke_http(info, request, values)
-        return web.Response(status=405 if matches else 404)
+        return web.Response(status=404)  # methods are a route constraint on the Functions host: no 405
 
     async def _invoke_http(self, info: FunctionInfo, request: web.Request,
                            route_values: dict[str, str]) -> web.StreamResponse:
+        # The host joins repeated query values and headers with commas before the worker sees them
+        # (azure-functions-host GrpcMessageConversionExtensions.ToRpcHttp).
         http_request = func.HttpRequest(
-            method=request.method, url=str(request.url), headers=dict(request.headers),
-            params=dict(request.query), route_params=route_values, body=await request.read())
+            method=request.method, url=str(request.url), headers=_joined(request.headers),
+            params=_joined(request.query), route_params=route_values, body=await request.read())
         kwargs = invoke.arguments(info, http_request, self.engine.client_json, self.engine.app_dir)
         log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
                  "APIs.')", info.name)
@@ -105,16 +108,23 @@ class HostServer:
 
     @staticmethod
     def _http_result(info: FunctionInfo, result: Any) -> web.StreamResponse:
-        if isinstance(result, func.HttpResponse):
-            headers = {key: value for key, value in result.headers.items()}
-            if result.mimetype and not any(k.lower() == "content-type" for k in headers):
-                headers["Content-Type"] = result.mimetype + (f"; charset={result.charset}" if result.charset else "")
-            return web.Response(status=result.status_code, body=result.get_body(), headers=headers)
-        if isinstance(result, str):
-            return web.Response(status=200, text=result)
-        log.error("Function '%s' returned %r; an HTTP function must return an HttpResponse or a str",
-                  info.name, type(result).__name__)
-        return web.Response(status=500)
+        """Encode the result with the library's own `HttpResponseConverter`, as the worker does: content-type
+        from mimetype (charset only for text/*), every Set-Cookie kept."""
+        if not isinstance(result, func.HttpResponse | str):
+            log.error("Function '%s' returned %r; an HTTP function must return an HttpResponse or a str",
+                      info.name, type(result).__name__)
+            return web.Response(status=500)
+        datum = HttpResponseConverter.encode(result, expected_type=None)
+        if datum.type == "string":
+            return web.Response(status=200, text=datum.value)
+        value = datum.value
+        headers: CIMultiDict[str] = CIMultiDict()
+        for name, header in value["headers"].items():
+            headers.add(name, header.value)
+        for cookie in value["cookies"] or []:
+            for morsel in cookie.values():
+                headers.add("Set-Cookie", morsel.OutputString())
+        return web.Response(status=int(value["status_code"].value), body=value["body"].value, headers=headers)
 
     # -- admin -----------------------------------------------------------------------------------------
     async def run_function(self, request: web.Request, name: str) -> web.StreamResponse:
@@ -192,18 +202,31 @@ class HostServer:
 
 
 async def serve(app: web.Application, hosts: list[str], port: int) -> web.AppRunner:
+    """Listen on every address; a port in use is fatal (as `func start`: "Port N is unavailable"), an address
+    the machine lacks (no IPv6) is skipped."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
     await runner.setup()
     bound = []
     for host in hosts:
         try:
-            await web.TCPSite(runner, host, port, reuse_address=True).start()
+            await web.TCPSite(runner, host, port).start()
             bound.append(host)
         except OSError as error:
-            if not bound and host == hosts[-1]:
-                raise
+            if error.errno == errno.EADDRINUSE:
+                await runner.cleanup()
+                raise OSError(f"Port {port} is unavailable. Close the process using that port, or specify "
+                              "another port using --port [-p].") from error
             log.debug("not listening on %s:%s: %s", host, port, error)
     if not bound:
-        raise OSError(f"could not listen on port {port}")
-    await asyncio.sleep(0)
+        await runner.cleanup()
+        raise OSError(f"could not listen on port {port} on any of {', '.join(hosts)}")
     return runner
+
+
+def _joined(values: Any) -> dict[str, str]:
+    """A multidict as the host hands it over: one key each, repeated values joined with commas."""
+    joined: dict[str, str] = {}
+    for key in values:
+        if key not in joined:
+            joined[key] = ",".join(values.getall(key))
+    return joined
