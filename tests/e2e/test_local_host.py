@@ -214,7 +214,10 @@ def test_a_host_killed_mid_flight_finishes_every_instance_exactly_once(counters:
     with LocalHost(APP, env=env, store=store) as first:
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             ids = list(pool.map(lambda n: start(first, "FanOut" if n % 2 else "Hello", 20), range(60)))
-        first.kill()  # SIGKILL while episodes and activities are in flight
+            # durable timers (1 s approval timeouts) and retry timers, pending at the kill
+            timed = list(pool.map(lambda n: start(first, "Approval", 1), range(10)))
+            retried = list(pool.map(lambda n: start(first, "Flaky"), range(5)))
+        first.kill()  # SIGKILL while episodes, activities and timers are in flight
         second = LocalHost(APP, env=env, store=store, port=first.port)
         second.start()
         try:
@@ -226,5 +229,10 @@ def test_a_host_killed_mid_flight_finishes_every_instance_exactly_once(counters:
                 raw = second.get(f"{API}/instances/{instance_id}?showHistory=true&showHistoryOutput=true").json()
                 completed = [e for e in raw["historyEvents"] if e["EventType"] == "TaskCompleted"]
                 assert len(completed) == (20 if n % 2 else 3)  # no orchestrator step applied twice
+            for instance_id in timed:
+                assert second.wait_for_status(instance_id, timeout=60)["output"] == {"approved": None,
+                                                                                     "timedOut": True}
+            for instance_id in retried:
+                assert second.wait_for_status(instance_id, timeout=60)["output"] == "third time lucky"
         finally:
             second.close()

@@ -49,6 +49,9 @@ def test_the_admin_endpoint_runs_a_timer_function_now(host: LocalHost, counters:
     assert host.run_function("NoSuchFunction").status == 404
     not_timer = host.run_function("Hello")
     assert not_timer.status == 400 and "orchestrationTrigger" in not_timer.json()["error"]
+    assert host.run_function("Step", '"by-hand"').status == 202  # an activity, with its input
+    host.wait_idle()
+    assert (counters / "step-by-hand").read_text() == "1"
 
 
 def test_durable_timers_wait_for_virtual_time(host: LocalHost) -> None:

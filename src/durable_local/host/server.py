@@ -3,7 +3,8 @@
 Paths, in order:
 - `/runtime/webhooks/durabletask/...` (case-insensitive) and `/admin/extensions/DurableTaskExtension/...`:
   the Durable HTTP API; the client binding's `rpcBaseUrl` points here too.
-- `/admin/functions/{name}` (POST): run a non-HTTP function now, as the real host's admin API does (202).
+- `/admin/functions/{name}` (POST, body `{"input": "..."}`): run a timer or activity function now, as the
+  real host's admin API does (202).
 - `/admin/host/status`; with `--testing`: `/admin/host/clock/advance`, `/admin/host/idle`, `/admin/host/seed`;
   `/admin/host/taskhubs/{hub}` (GET describes, DELETE deletes that hub's data: `durable delete-task-hub`).
 - `/{routePrefix}/{route}`: HTTP triggers, route templates matched with ASP.NET precedence.
@@ -133,11 +134,30 @@ class HostServer:
         info = next((f for f in self.engine.index.functions.values() if f.name.lower() == name.lower()), None)
         if info is None:
             return web.Response(status=404)
-        if info.trigger_type != "timerTrigger":
-            return _json_error(400, f"Function '{info.name}' has a {info.trigger_type}; the local host runs "
-                                    "only timer-triggered functions through this endpoint.")
-        self.engine.spawn(self.timers.fire(info, past_due=False), name=f"admin {info.name}")
-        return web.Response(status=202)
+        if info.trigger_type == "timerTrigger":
+            self.engine.spawn(self.timers.fire(info, past_due=False), name=f"admin {info.name}")
+            return web.Response(status=202)
+        if info.trigger_type == "activityTrigger":
+            body = await self._body(request)
+            if isinstance(body, web.Response):
+                return body
+            self.engine.spawn(self._run_activity_now(info, body.get("input")), name=f"admin {info.name}")
+            return web.Response(status=202)
+        return _json_error(400, f"Function '{info.name}' has a {info.trigger_type}, which needs a durable "
+                                "context; start orchestrations through the Durable HTTP API instead.")
+
+    async def _run_activity_now(self, info: FunctionInfo, input_text: str | None) -> None:
+        """An activity run by hand: its input is the body's `input` text, decoded as the SDK decodes it."""
+        self.engine.enter_busy()
+        try:
+            kwargs = invoke.arguments(info, invoke.decode_activity_input(input_text), self.engine.client_json,
+                                      self.engine.app_dir)
+            await invoke.call(info, kwargs, self.engine.executor)
+            log.info("Executed 'Functions.%s' (Succeeded)", info.name)
+        except Exception:
+            log.exception("Executed 'Functions.%s' (Failed)", info.name)
+        finally:
+            self.engine.leave_busy()
 
     async def admin(self, request: web.Request, original: str) -> web.StreamResponse:
         engine = self.engine
