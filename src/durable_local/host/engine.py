@@ -23,7 +23,7 @@ from typing import Any
 from durable_local.host import invoke
 from durable_local.host.clock import Clock, VirtualClock
 from durable_local.host.entities import run_entity
-from durable_local.host.episodes import EpisodeRunner, PendingEpisode
+from durable_local.host.episodes import EpisodeRunner, host_failure
 from durable_local.host.history import Event, EventType, event, from_micros, to_micros
 from durable_local.host.http_activity import run_http_activity
 from durable_local.host.indexing import FunctionIndex
@@ -159,22 +159,18 @@ class Engine:
     def _run_episodes(self, instance_ids: list[str], now: datetime) -> None:
         commit = Commit()
         now_micros = to_micros(now)
-        pending: list[PendingEpisode] = []
         for instance_id in instance_ids:
             instance = self.store.get_instance(instance_id)
             messages = self.store.messages(instance_id, now_micros)
-            if instance_id.startswith("@"):
-                commit.merge(run_entity(instance_id, instance, messages, now, self._invoke_entity))
-                continue
-            history = self.store.history(instance_id) if instance else []
-            prepared = self.runner.prepare(instance, history, messages, now)
-            if isinstance(prepared, Commit):
-                commit.merge(prepared)
-            else:
-                pending.append(prepared)
-        for prepared in pending:  # the SDK replay: CPU-bound, inline (no await: the batch stays atomic)
-            commit.merge(self.runner.complete(prepared, self._invoke_orchestrator(prepared.instance.name,
-                                                                                  prepared.context)))
+            try:
+                if instance_id.startswith("@"):
+                    commit.merge(run_entity(instance_id, instance, messages, now, self._invoke_entity))
+                else:
+                    history = self.store.history(instance_id) if instance else []
+                    commit.merge(self.runner.run(instance, history, messages, now))
+            except Exception as error:  # a host bug must not block the batch forever: fail this one instance
+                log.exception("the episode of %s failed inside the host", instance_id)
+                commit.merge(host_failure(instance, messages, now, error))
         self.commit(commit)
 
     def _invoke_entity(self, name: str, batch_json: str) -> str:

@@ -345,6 +345,18 @@ class EpisodeRunner:
         instance.history_length += len(events)
 
 
+def host_failure(instance: Instance | None, messages: list[Message], now: datetime, error: Exception) -> Commit:
+    """Fail an instance whose episode raised inside the host, consuming its messages (never retried forever)."""
+    commit = Commit(consumed_messages=[m.id for m in messages if m.id is not None])
+    if instance is not None and not instance.runtime_status.is_terminal:
+        failed = copy.copy(instance)
+        failed.runtime_status = RuntimeStatus.Failed
+        failed.output = compact(f"The local host could not run this episode: {type(error).__name__}: {error}")
+        failed.last_updated_time = failed.completed_time = to_micros(now)
+        commit.instances.append(failed)
+    return commit
+
+
 def _take_batch(messages: list[Message], suspended: bool) -> list[Message]:
     """Messages delivered together: up to the first control message, or that control message alone.
 
