@@ -2,21 +2,25 @@
 
 - `GET instances/{instanceId}?showHistory=&showHistoryOutput=&showInput=` gives one instance's status.
 - `GET instances?createdTimeFrom=&createdTimeTo=&runtimeStatus=&instanceIdPrefix=&showInput=&top=` lists
-  instances. Without `top` it returns every match; with `top` at most that many, plus a continuation token
-  (body `continuationToken` and header `x-ms-continuation-token`) that the next call sends back, as a
-  `continuationToken` query parameter or as that header.
+  instances: at most `top` (1 to 1,000; default 1,000, so a small task hub comes back whole and a large one
+  never in one unbounded response), plus a continuation token when more match (body `continuationToken` and
+  header `x-ms-continuation-token`) that the next call sends back, as a `continuationToken` query parameter
+  or as that header.
 """
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints import _params
-from blueprints._http import json_errors, json_response
+from blueprints._http import bad_request, json_errors, json_response
 from blueprints._instances import require_instance
 from blueprints._management_api import CONTINUATION_HEADER, InstanceQuery, query_instances
 from blueprints._status import from_api_status, from_client_status, runtime_status_names
 
 bp = df.Blueprint()
+
+# The most instances one response carries: the API pages by 100; the app gathers up to this many.
+MAX_PAGE = 1000
 
 
 @bp.route(route="instances/{instanceId}", methods=["GET"])
@@ -48,7 +52,9 @@ async def list_instances(
         instance_id_prefix=req.params.get("instanceIdPrefix") or None,
         show_input=_params.boolean(req, "showInput", True),
     )
-    top = _params.positive_int(req, "top")
+    top = _params.positive_int(req, "top") or MAX_PAGE
+    if top > MAX_PAGE:
+        raise bad_request(f"query parameter 'top' must be at most {MAX_PAGE}, not {top}")
     token = req.params.get("continuationToken") or req.headers.get(CONTINUATION_HEADER) or None
     page = await query_instances(client, query, top, token)
     body = {

@@ -85,6 +85,20 @@ def test_list_with_filters(app):
     assert hidden[0]["input"] is None
 
 
+def test_without_top_a_response_is_bounded_to_1000_with_a_token_for_the_rest(app):
+    prefix = unique("bound")
+    created = datetime.now(UTC) - timedelta(hours=1)
+    app.seed([{"instanceId": f"{prefix}-{n:04d}", "name": "HelloWorld", "runtimeStatus": "Completed",
+               "createdTime": iso(created)} for n in range(1005)])
+    first = app.get(f"/instances?instanceIdPrefix={prefix}").json()
+    assert len(first["instances"]) == 1000 and first["continuationToken"]
+    rest = app.get(f"/instances?instanceIdPrefix={prefix}&continuationToken={first['continuationToken']}").json()
+    assert [i["instanceId"] for i in rest["instances"]] == [f"{prefix}-{n:04d}" for n in range(1000, 1005)]
+    assert rest["continuationToken"] is None
+    too_many = app.get(f"/instances?instanceIdPrefix={prefix}&top=1001")
+    assert too_many.status == 400 and "at most 1000" in too_many.json()["error"]
+
+
 def test_paging_through_more_than_250_instances(app):
     prefix = unique("page")
     created = datetime.now(UTC) - timedelta(hours=1)
