@@ -167,6 +167,14 @@ def test_terminate_suspend_resume_through_the_sdk(host: LocalHost) -> None:
     assert status["runtimeStatus"] == "Terminated" and status["output"] == "enough"
 
 
+def test_call_http_makes_one_request_and_returns_status_and_content(host: LocalHost) -> None:
+    instance_id = start(host, "CallsHttp", host.url("/api/echo?say=hi"))
+    assert host.wait_for_status(instance_id)["output"] == {"statusCode": 200, "content": {"echo": "hi"}}
+    history = host.get(f"{API}/instances/{instance_id}?showHistory=true").json()["historyEvents"]
+    assert [e.get("FunctionName") for e in history if e["EventType"] == "TaskCompleted"] == [
+        "BuiltIn::HttpActivity"]
+
+
 def test_sync_wait_starter_returns_the_output(host: LocalHost) -> None:
     reply = host.post("/api/orchestrators/Hello/wait")
     assert reply.status == 200

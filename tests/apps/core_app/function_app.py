@@ -261,3 +261,15 @@ async def entity_call(req: func.HttpRequest, client: df.DurableOrchestrationClie
                                  mimetype="application/json")
     await client.signal_entity(entity, req.route_params["operation"], req.get_json() if req.get_body() else None)
     return func.HttpResponse(json.dumps({"ok": True}), mimetype="application/json")
+
+
+@app.orchestration_trigger(context_name="context")
+def CallsHttp(context: df.DurableOrchestrationContext):
+    """One durable HTTP call (the host makes one request and returns status, headers and content)."""
+    response = yield context.call_http("GET", context.get_input())
+    return {"statusCode": response["statusCode"], "content": json.loads(response["content"])}
+
+
+@app.route(route="echo", methods=["GET"])
+def echo(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"echo": req.params.get("say")}), mimetype="application/json")
