@@ -32,7 +32,8 @@ def test_parse_time_rejects_non_times(text: str) -> None:
 
 def test_time_formats_match_the_extension() -> None:
     moment = datetime(2018, 2, 28, 5, 18, 49, 345237, tzinfo=UTC)
-    assert history_time(moment) == "2018-02-28T05:18:49.3452370Z"
+    assert history_time(moment) == "2018-02-28T05:18:49.345237Z"
+    assert history_time(moment.replace(microsecond=0)) == "2018-02-28T05:18:49Z"
     assert status_time(moment) == "2018-02-28T05:18:49Z"
     assert from_micros(to_micros(moment)) == moment
     assert from_micros(to_micros(datetime(1, 1, 1, tzinfo=UTC))) == datetime(1, 1, 1, tzinfo=UTC)

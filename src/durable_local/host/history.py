@@ -64,8 +64,10 @@ def from_micros(micros: int) -> datetime:
 
 
 def history_time(moment: datetime) -> str:
-    """`2019-12-08T23:18:41.3240927Z`: the seven-digit form of DTFx history timestamps."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+    """`2019-12-08T23:18:41.324092Z`: Newtonsoft's `yyyy-MM-ddTHH:mm:ss.FFFFFFFK`, as DTFx serializes history:
+    up to seven fraction digits, trailing zeros (and a zero fraction) dropped."""
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".")
+    return text + "Z"
 
 
 def status_time(moment: datetime) -> str:
