@@ -43,7 +43,7 @@ def json_response(
 ) -> func.HttpResponse:
     """A response whose body is `body` encoded as JSON."""
     return func.HttpResponse(
-        json.dumps(body),
+        json.dumps(body, allow_nan=False),
         status_code=status_code,
         headers=headers,
         mimetype="application/json",

@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import aiohttp
 import azure.durable_functions as df
 
+from blueprints._http import bad_request
+
 logger = logging.getLogger(__name__)
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
@@ -80,6 +82,8 @@ async def query_instances_page(client: df.DurableOrchestrationClient, query: Ins
     url = f"{base}?{urlencode([*common, *query.parameters(), ('top', str(top))])}"
     headers = {CONTINUATION_HEADER: continuation_token} if continuation_token else {}
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session, session.get(url, headers=headers) as reply:
+        if reply.status == 400:  # the API refused our request: a continuation token it cannot read
+            raise bad_request(f"the continuation token '{continuation_token}' is not valid for this query")
         if reply.status != 200:
             text = await reply.text()
             raise RuntimeError(f"listing instances failed: HTTP {reply.status} {text[:200]}")

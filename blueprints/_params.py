@@ -11,6 +11,8 @@ import azure.functions as func
 from blueprints._http import bad_request
 
 MAX_INSTANCE_ID_LENGTH = 256
+MAX_WAIT_SECONDS = 230
+EARLIEST_YEAR = 1601  # Azure Table storage's minimum date; the SDK also writes earlier years unpadded
 _FORBIDDEN_ID_CHARS = re.compile(r"[/\\?#\x00-\x1f\x7f]")
 
 
@@ -42,9 +44,20 @@ def json_body(req: func.HttpRequest) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return json.loads(raw, parse_constant=_not_json, parse_float=_finite_float)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         raise bad_request(f"the request body is not valid JSON: {error}") from error
+
+
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of range for a JSON number")
+    return number
 
 
 def json_body_bytes(req: func.HttpRequest) -> bytes:
@@ -83,6 +96,9 @@ def positive_number(req: func.HttpRequest, name: str, default: float) -> float:
         number = math.nan
     if not math.isfinite(number) or number <= 0:
         raise bad_request(f"query parameter '{name}' must be a positive number of seconds, not '{value}'")
+    if number > MAX_WAIT_SECONDS:
+        raise bad_request(f"query parameter '{name}' must be at most {MAX_WAIT_SECONDS} seconds "
+                          f"(Azure closes HTTP requests after 230 s), not '{value}'")
     return number
 
 
@@ -91,19 +107,22 @@ def positive_int(req: func.HttpRequest, name: str) -> int | None:
     value = req.params.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit() or int(value) <= 0:
+    if not (value.isascii() and value.isdigit()) or int(value) <= 0:
         raise bad_request(f"query parameter '{name}' must be a positive integer, not '{value}'")
     return int(value)
 
 
 def parse_datetime(name: str, value: str) -> datetime:
-    """An ISO 8601 date/time; one without an offset is UTC, as `func durable` reads them."""
+    """An ISO 8601 date/time from 1601 on (Azure Table's first date); one without an offset is UTC."""
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError as error:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError) as error:
         raise bad_request(f"'{name}' must be an ISO 8601 date/time such as 2024-01-31T12:00:00Z, "
                           f"not '{value}'") from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.year < EARLIEST_YEAR:
+        raise bad_request(f"'{name}' must not be before {EARLIEST_YEAR}-01-01, not '{value}'")
+    return moment
 
 
 def date_time(req: func.HttpRequest, name: str) -> datetime | None:

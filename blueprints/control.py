@@ -13,7 +13,7 @@ import azure.functions as func
 
 from blueprints import _params
 from blueprints._http import RequestError, bad_request, conflict, json_errors, json_response, not_found
-from blueprints._instances import require_instance, require_state
+from blueprints._instances import check_status_response, in_url, require_instance, require_state
 from blueprints._management_api import send_event
 from blueprints._status import TERMINAL_STATUSES, status_name
 
@@ -38,7 +38,7 @@ async def terminate_instance(
     instance_id = _params.instance_id(req)
     reason = _params.text(req, "reason")
     await require_state(client, instance_id, "terminate", ACTIVE_STATUSES)
-    await client.terminate(instance_id, reason)
+    await client.terminate(in_url(instance_id), reason)
     logger.info("Terminated instance '%s': %s", instance_id, reason)
     return accepted(instance_id, "terminate", reason=reason)
 
@@ -77,7 +77,7 @@ async def suspend_instance(
     instance_id = _params.instance_id(req)
     reason = _params.text(req, "reason")
     await require_state(client, instance_id, "suspend", SUSPENDABLE_STATUSES)
-    await client.suspend(instance_id, reason)
+    await client.suspend(in_url(instance_id), reason)
     return accepted(instance_id, "suspend", reason=reason)
 
 
@@ -90,7 +90,7 @@ async def resume_instance(
     instance_id = _params.instance_id(req)
     reason = _params.text(req, "reason")
     await require_state(client, instance_id, "resume", frozenset({"Suspended"}))
-    await client.resume(instance_id, reason)
+    await client.resume(in_url(instance_id), reason)
     return accepted(instance_id, "resume", reason=reason)
 
 
@@ -104,7 +104,7 @@ async def rewind_instance(
     reason = _params.text(req, "reason", "Rewound through the management API.")
     await require_state(client, instance_id, "rewind", frozenset({"Failed"}))
     # The SDK puts the reason into the URL unquoted; quote it so '&' or '#' cannot cut the query.
-    await client.rewind(instance_id, quote(reason, safe=""))
+    await client.rewind(in_url(instance_id), quote(reason, safe=""))
     logger.info("Rewound instance '%s': %s", instance_id, reason)
     return accepted(instance_id, "rewind", reason=reason)
 
@@ -121,8 +121,8 @@ async def restart_instance(
     if not with_new_id and status_name(status) not in TERMINAL_STATUSES:
         raise conflict(f"cannot restart instance '{instance_id}' under the same ID: it is "
                        f"{status_name(status)}; terminate it first or restart with a new ID")
-    result = await client.restart(instance_id, restart_with_new_instance_id=with_new_id)
+    result = await client.restart(in_url(instance_id), restart_with_new_instance_id=with_new_id)
     # SDK 1.7 returns the API's check-status payload (a dict), not the new ID its docstring promises.
     new_id = str(result["id"]) if isinstance(result, dict) else str(result)
     logger.info("Restarted instance '%s' as '%s'.", instance_id, new_id)
-    return client.create_check_status_response(req, new_id)
+    return check_status_response(client, req, new_id)

@@ -25,7 +25,7 @@ import azure.functions as func
 
 from blueprints import _params
 from blueprints._http import bad_request, json_errors, json_response
-from blueprints._instances import require_state
+from blueprints._instances import in_url, require_state
 from blueprints._management_api import InstanceQuery, query_instances_page
 from blueprints._settings import PurgeSettings
 from blueprints._status import TERMINAL_STATUSES, terminal_status_names
@@ -63,7 +63,7 @@ async def purge_instance(
 ) -> func.HttpResponse:
     instance_id = _params.instance_id(req)
     await require_state(client, instance_id, "purge", TERMINAL_STATUSES)
-    result = await client.purge_instance_history(instance_id)
+    result = await client.purge_instance_history(in_url(instance_id))
     logger.info("Purged instance '%s'.", instance_id)
     return json_response({"instancesDeleted": result.instances_deleted})
 

@@ -16,7 +16,7 @@ import azure.functions as func
 
 from blueprints import _params
 from blueprints._http import json_errors, json_response, not_found
-from blueprints._instances import require_instance
+from blueprints._instances import management_payload, require_instance
 from blueprints._settings import setting
 from blueprints._tables import read_row, upsert_row
 
@@ -41,7 +41,7 @@ def task_hub_of(payload: dict[str, Any]) -> str:
 @bp.activity_trigger(input_name="instance_id", activity="SendInstanceInfo")
 @bp.durable_client_input(client_name="client")
 async def send_instance_info(instance_id: str, client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    payload = client.create_http_management_payload(instance_id)
+    payload = management_payload(client, instance_id)
     await upsert_row(payload_table(), task_hub_of(payload), instance_id, payload)
     logger.info("Saved the management payload of instance '%s' to table %s.", instance_id, payload_table())
     return payload
@@ -55,7 +55,7 @@ async def get_management_urls(
 ) -> func.HttpResponse:
     instance_id = _params.instance_id(req)
     await require_instance(client, instance_id)
-    return json_response(client.create_http_management_payload(instance_id))
+    return json_response(management_payload(client, instance_id))
 
 
 @bp.route(route="management-payloads/{instanceId}", methods=["GET"])
@@ -65,7 +65,7 @@ async def get_saved_payload(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     instance_id = _params.instance_id(req)
-    task_hub = task_hub_of(client.create_http_management_payload(instance_id))
+    task_hub = task_hub_of(management_payload(client, instance_id))
     saved = await read_row(payload_table(), task_hub, instance_id)
     if saved is None:
         raise not_found(f"no management payload saved for instance '{instance_id}' in table "

@@ -13,6 +13,7 @@ import azure.functions as func
 
 from blueprints import _params
 from blueprints._http import bad_request, conflict, json_errors, json_response
+from blueprints._instances import check_status_response, in_url
 from blueprints._status import TERMINAL_STATUSES, status_name
 
 logger = logging.getLogger(__name__)
@@ -29,12 +30,12 @@ async def start_instance(req: func.HttpRequest, client: df.DurableOrchestrationC
     function_name = req.route_params.get("functionName", "")
     client_input: Any = _params.json_body(req)
     if instance_id:
-        existing = await client.get_status(instance_id)
+        existing = await client.get_status(in_url(instance_id))
         if existing and status_name(existing) not in TERMINAL_STATUSES:
             raise conflict(f"instance '{instance_id}' already exists and is {status_name(existing)}; "
                            "terminate it or wait until it finishes before reusing its ID")
     try:
-        new_id = await client.start_new(function_name, instance_id, client_input)
+        new_id = await client.start_new(function_name, in_url(instance_id) if instance_id else None, client_input)
     except Exception as error:
         # The SDK raises Exception(message) for the API's 400 (unknown orchestrator, invalid ID) and
         # Exception(error body) otherwise; only the first is the caller's mistake.
@@ -56,7 +57,7 @@ async def start_orchestration(
 ) -> func.HttpResponse:
     instance_id = _params.new_instance_id(req.route_params.get("instanceId"))
     new_id = await start_instance(req, client, instance_id)
-    return client.create_check_status_response(req, new_id)
+    return check_status_response(client, req, new_id)
 
 
 @bp.route(route="orchestrators/{functionName}/wait", methods=["POST"])
@@ -72,11 +73,13 @@ async def start_and_wait(
                           f"timeout ({timeout:g} s)")
     instance_id = await start_instance(req, client, None)
     response = await client.wait_for_completion_or_create_check_status_response(
-        req, instance_id, timeout_in_milliseconds=round(timeout * 1000),
+        req, in_url(instance_id), timeout_in_milliseconds=round(timeout * 1000),
         retry_interval_in_milliseconds=round(retry_interval * 1000))
     if response.status_code == 200:
         # The SDK sends a string output as raw text; answer with the output as JSON instead.
-        status = await client.get_status(instance_id)
+        status = await client.get_status(in_url(instance_id))
         if status_name(status) == "Completed":
             return json_response(status.output)
+    if response.status_code == 202:
+        return check_status_response(client, req, instance_id)
     return response

@@ -248,7 +248,7 @@ def test_invalid_flags_exit_2(durable):
 
 def test_created_after_later_than_before(durable):
     result = durable("get-instances", "--created-after", "2020-01-02", "--created-before", "2020-01-01")
-    assert result.code == 1 and "later than" in result.err
+    assert result.code == 2 and "later than" in result.err  # a bad flag value: usage error
 
 
 def test_start_new_with_file_input_and_id(durable, stub, app_dir):

@@ -12,10 +12,11 @@ from collections.abc import Callable
 
 from durable_local.manage import _bulk, _control, _query, _taskhub
 from durable_local.manage.context import BASE_URL_ENV, SYSTEM_KEY_ENV, Context
-from durable_local.manage.errors import CliError
+from durable_local.manage.errors import CliError, UsageError
 from durable_local.manage.parsing import (
     RUNTIME_STATUSES,
     StatusListAction,
+    event_name,
     non_negative_float,
     parse_bool,
     parse_datetime,
@@ -43,7 +44,7 @@ def _run(handler: Handler) -> Callable[[argparse.Namespace], int]:
                 and getattr(args, "created_before", None)
                 and args.created_after > args.created_before
             ):
-                raise CliError("--created-after is later than --created-before; no instance can match")
+                raise UsageError("--created-after is later than --created-before; no instance can match")
             return handler(ctx)
         except CliError as error:
             sys.stderr.write(f"{_prog(args)}: error: {error.message}\n")
@@ -297,7 +298,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--event-data @eventdata.json",
     )
     _id(p)
-    p.add_argument("--event-name", required=True, metavar="NAME", help="name of the event")
+    p.add_argument("--event-name", required=True, metavar="NAME", type=event_name, help="name of the event")
     p.add_argument(
         "--event-data",
         metavar="JSON|@FILE",

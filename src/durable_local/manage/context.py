@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from durable_local.manage.client import DEFAULT_BASE_URL, DurableClient, InstanceQuery, Response
-from durable_local.manage.errors import CliError
+from durable_local.manage.errors import CliError, UsageError
 from durable_local.manage.output import Output, Progress
 from durable_local.manage.settings import AppSettings
 
@@ -32,7 +33,7 @@ class Context:
     def from_args(cls, args: argparse.Namespace) -> Context:
         settings = AppSettings(Path(args.app_dir))
         task_hub = settings.task_hub(args.task_hub_name)
-        base_url = args.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        base_url = check_base_url(args.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
         code = args.code or os.environ.get(SYSTEM_KEY_ENV) or None
         client = DurableClient(base_url, code=code, task_hub=task_hub, connection=args.connection_string_setting)
         return cls(args, settings, client, Output(args.output), task_hub)
@@ -90,3 +91,16 @@ class Context:
         if pages > 1:
             progress.done(f"Listing instances: {len(found)} found.")
         return found
+
+
+def check_base_url(text: str) -> str:
+    """An http(s) URL with a host and no spaces, or a usage error naming --base-url."""
+    try:
+        parts = urllib.parse.urlsplit(text)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text
+        _ = parts.port  # raises ValueError for a malformed port
+    except ValueError:
+        valid = False
+    if not valid:
+        raise UsageError(f"--base-url must be an http(s) URL such as http://localhost:7071, not {text!r}")
+    return text

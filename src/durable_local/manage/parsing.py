@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -106,13 +107,11 @@ def parse_datetime(text: str) -> datetime:
     """An ISO 8601 date or date-time (e.g. `2018-03-10T23:59Z`, 7 fraction digits allowed); naive is UTC."""
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(
             f"invalid date/time {text!r}; use ISO 8601 such as 2018-03-10T13:57:31Z"
         ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def format_datetime(value: datetime) -> str:
@@ -147,6 +146,15 @@ def non_negative_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds, got {text!r}")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
     return value
+
+
+def event_name(text: str) -> str:
+    """A non-empty event name (`--event-name`)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
