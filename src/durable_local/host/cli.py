@@ -18,7 +18,7 @@ from durable_local.host.binding import client_binding
 from durable_local.host.clock import Clock, VirtualClock
 from durable_local.host.config import AppConfig, ConfigError
 from durable_local.host.durable_api import DurableApi
-from durable_local.host.engine import Engine
+from durable_local.host.engine import VIRTUAL_TIME_KEY, Engine
 from durable_local.host.history import parse_time
 from durable_local.host.indexing import AppLoadError, FunctionIndex, load_app
 from durable_local.host.schedule import ScheduleError
@@ -77,6 +77,8 @@ def run_start(args: argparse.Namespace) -> int:
 async def _serve(config: AppConfig, index: FunctionIndex, hub: str, clock: Clock, store_path: Path,
                  args: argparse.Namespace) -> int:
     store = Store(store_path, hub)
+    if isinstance(clock, VirtualClock) and (reached := store.state(VIRTUAL_TIME_KEY)):
+        clock.advance_to(parse_time(reached))  # never back in time: the later of --clock-start and the store
     port = args.port
     binding = client_binding(f"http://localhost:{port}", f"http://127.0.0.1:{port}", hub)
     engine = Engine(store, index, clock, lambda: binding, str(config.app_dir))

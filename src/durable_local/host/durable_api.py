@@ -46,7 +46,7 @@ RUNNING_STATES = (RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.Su
 PURGE_BATCH = 2_000
 
 
-class ArgumentError(Exception):
+class ArgumentError(ValueError):
     """An `ArgumentException` on the real host: answered with 400."""
 
     def __init__(self, message: str, exception_type: str = "System.ArgumentException") -> None:
@@ -422,7 +422,10 @@ class DurableApi:
     async def list_entities(self, request: web.Request, query: Query, name: str) -> web.StreamResponse:
         token = request.headers.get(CONTINUATION_HEADER) or None
         top = query.integer("top")
-        condition = InstanceQuery(prefix=f"@{name.lower()}@" if name else "@", entities=True)
+        updated_from, updated_to = query.time("lastOperationTimeFrom"), query.time("lastOperationTimeTo")
+        condition = InstanceQuery(prefix=f"@{name.lower()}@" if name else "@", entities=True,
+                                  updated_from=to_micros(updated_from) if updated_from else None,
+                                  updated_to=to_micros(updated_to) if updated_to else None)
         page, next_key = self.store.query(condition, top if top and top > 0 else 100,
                                           decode_token(token) if token else None)
         fetch_state = query.flag("fetchState", False)

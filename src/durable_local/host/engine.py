@@ -34,6 +34,7 @@ from durable_local.host.store import Store
 log = logging.getLogger(__name__)
 
 EPISODE_BATCH = 128
+VIRTUAL_TIME_KEY = "virtual_clock"
 LEASE = timedelta(minutes=5)
 
 
@@ -273,14 +274,23 @@ class Engine:
         if not isinstance(self.clock, VirtualClock):
             raise RuntimeError("the host runs on the system clock; start it with --clock virtual")
         target = self.clock.now() + timedelta(seconds=seconds)
-        await self.wait_idle(idle_timeout)
+        await self._idle_or_raise(idle_timeout)
         while True:
             deadline = self.clock.next_deadline()
             if deadline is None or deadline > target:
                 break
-            self.clock.advance_to(deadline)
-            if not await self.wait_idle(idle_timeout):
-                raise TimeoutError(f"the host did not become idle within {idle_timeout}s at {deadline}")
-        self.clock.advance_to(target)
-        await self.wait_idle(idle_timeout)
+            self._move_clock(deadline)
+            await self._idle_or_raise(idle_timeout)
+        self._move_clock(target)
+        await self._idle_or_raise(idle_timeout)
         return self.clock.now()
+
+    def _move_clock(self, moment: datetime) -> None:
+        """Advance the virtual clock and remember the time in the store: a restarted host resumes from it."""
+        assert isinstance(self.clock, VirtualClock)
+        self.clock.advance_to(moment)
+        self.store.save_state(VIRTUAL_TIME_KEY, self.clock.now().isoformat())
+
+    async def _idle_or_raise(self, timeout: float) -> None:
+        if not await self.wait_idle(timeout):
+            raise TimeoutError(f"the host did not become idle within {timeout}s at {self.clock.now().isoformat()}")

@@ -13,6 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from durable_local.host.durable_api import validate_instance_id
 from durable_local.host.history import (
     EventType,
     event,
@@ -48,6 +49,9 @@ def seed_commit(items: list[dict[str, Any]], now: datetime) -> Commit:
 
 def _seed_one(item: dict[str, Any], now: datetime) -> Commit:
     instance_id, name = str(item["instanceId"]), str(item["name"])
+    if not instance_id:
+        raise ValueError("instanceId must not be empty")
+    validate_instance_id(instance_id)  # the start rules: no leading @ (entities), no / \ ? #, <= 256
     status = RuntimeStatus(item.get("runtimeStatus", "Completed"))
     created = parse_time(item["createdTime"]) if item.get("createdTime") else now
     updated = parse_time(item["lastUpdatedTime"]) if item.get("lastUpdatedTime") else created
@@ -62,11 +66,18 @@ def _seed_one(item: dict[str, Any], now: datetime) -> Commit:
                               Result=_text(item, "output")),
                         orchestrator_completed(updated)]
     else:
-        history = [{**e, "EventType": int(EventType[e["EventType"]]) if isinstance(e["EventType"], str)
-                    else int(e["EventType"])} for e in history]
+        history = [{**e, "EventType": _event_type(e["EventType"])} for e in history]
     instance = Instance(
         instance_id=instance_id, name=name, execution_id="seeded", runtime_status=status,
         created_time=to_micros(created), last_updated_time=to_micros(updated), input=_text(item, "input"),
         output=_text(item, "output"), custom_status=_text(item, "customStatus"),
         completed_time=to_micros(updated) if status.is_terminal else None, history_length=len(history))
     return Commit(new_instances=[instance], history_appends=[(instance_id, 0, history)])
+
+
+def _event_type(value: object) -> int:
+    """A DTFx EventType given by name or number; anything else is refused."""
+    try:
+        return int(EventType[value]) if isinstance(value, str) else int(EventType(value))
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"unknown EventType {value!r}") from error

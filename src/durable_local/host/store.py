@@ -80,6 +80,12 @@ CREATE TABLE IF NOT EXISTS work_items (
     lease_expires INTEGER
 );
 CREATE INDEX IF NOT EXISTS work_items_by_instance ON work_items (hub, instance_id);
+CREATE TABLE IF NOT EXISTS host_state (
+    hub TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (hub, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timer_triggers (
     hub TEXT NOT NULL,
     function_name TEXT NOT NULL,
@@ -109,6 +115,8 @@ class InstanceQuery:
     statuses: tuple[RuntimeStatus, ...] = ()
     prefix: str | None = None
     entities: bool = False  # entities (`@name@key`) or orchestration instances, never both
+    updated_from: int | None = None  # last update (an entity's last operation) from / to
+    updated_to: int | None = None
 
 
 def _instance(row: Sequence[Any]) -> Instance:
@@ -299,6 +307,12 @@ class Store:
         if query.created_to is not None:
             where.append("created_time <= ?")
             args.append(query.created_to)
+        if query.updated_from is not None:
+            where.append("last_updated_time >= ?")
+            args.append(query.updated_from)
+        if query.updated_to is not None:
+            where.append("last_updated_time <= ?")
+            args.append(query.updated_to)
         if query.prefix:
             where.append("instance_id >= ? AND instance_id < ?")
             args += [query.prefix, query.prefix + "\U0010ffff"]
@@ -365,3 +379,12 @@ class Store:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO timer_triggers VALUES (?,?,?,?,?)",
                        (self.hub, function_name, last, next_, updated))
+
+    # -- host state ------------------------------------------------------------------------------------
+    def state(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM host_state WHERE hub=? AND key=?", (self.hub, key)).fetchone()
+        return row[0] if row else None
+
+    def save_state(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO host_state VALUES (?,?,?)", (self.hub, key, value))
