@@ -1,7 +1,13 @@
-"""The testing harness: a virtual clock for durable timers, retries and timer triggers; seeding; task hubs."""
+"""The testing harness: a virtual clock for durable timers, retries and timer triggers; seeding; task hubs.
+
+The last group runs on tests/apps/timers_entities_app: entity queries by (virtual) operation time, `advance`
+when the host does not become idle, seeding refusals, and a restarted virtual clock.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +19,9 @@ from durable_local.testing import LocalHost
 APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
 API = "/runtime/webhooks/durabletask"
 START = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
+# A `Box` entity, a `Sleeper` orchestration with one durable timer, a `Nap` orchestration around a slow activity.
+TIMERS_APP = Path(__file__).resolve().parents[1] / "apps" / "timers_entities_app"
+TIMERS_START = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -128,3 +137,77 @@ def test_testing_endpoints_are_off_without_testing_flag(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+# -- entities, seeding and a restart on the virtual clock (a shared host on tests/apps/timers_entities_app) --
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(scope="module")
+def timers_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHost]:
+    env = {"TIMERS_APP_COUNTERS": str(tmp_path_factory.mktemp("counters"))}
+    with LocalHost(TIMERS_APP, env=env, virtual_clock=True, clock_start=TIMERS_START) as running:
+        yield running
+
+
+def signal_box(host: LocalHost, key: str, operation: str, value: Any) -> None:
+    """Through the SDK client (`signal_entity`), so the input has the SDK's encoding."""
+    assert host.post(f"/api/box/{key}/{operation}", value).status == 200
+    host.wait_idle()
+
+
+def test_list_entities_filters_on_last_operation_time(timers_host: LocalHost) -> None:
+    base = timers_host.now()
+    signal_box(timers_host, "early", "add", 1)
+    timers_host.advance(hours=1)
+    signal_box(timers_host, "late", "add", 1)
+    middle = iso(base + timedelta(minutes=30))
+
+    def keys(query: str) -> set[str]:
+        reply = timers_host.get(f"{API}/entities/Box?{query}")
+        assert reply.status == 200
+        return {item["entityId"]["key"] for item in reply.json()} & {"early", "late"}
+
+    assert keys(f"lastOperationTimeFrom={middle}") == {"late"}
+    assert keys(f"lastOperationTimeTo={middle}") == {"early"}
+
+
+def test_advance_reports_a_timeout_when_the_host_does_not_become_idle(timers_host: LocalHost) -> None:
+    assert timers_host.post("/api/start/Nap/nap-long", 4).status == 200
+    try:
+        reply = timers_host.post("/admin/host/clock/advance", {"seconds": 1, "idleTimeout": 0.5})
+        assert reply.status == 504, (reply.status, reply.body)
+    finally:
+        timers_host.wait_idle(30)
+
+
+@pytest.mark.parametrize("item", [
+    {"instanceId": "seed-bad-event", "name": "Sleeper", "history": [{"EventType": 99}]},
+    {"instanceId": "", "name": "Sleeper"},
+    {"instanceId": "@box@seeded", "name": "Sleeper"},
+], ids=["unknown-event-type", "empty-id", "entity-id"])
+def test_seeding_refuses_items_the_host_cannot_serve(timers_host: LocalHost, item: dict[str, Any]) -> None:
+    reply = timers_host.post("/admin/host/seed", {"instances": [item]})
+    assert reply.status == 400, (reply.status, reply.body)
+
+
+def test_a_restarted_virtual_clock_host_resumes_from_the_time_it_reached(tmp_path: Path) -> None:
+    env = {"TIMERS_APP_COUNTERS": str(tmp_path / "counters")}
+    running = LocalHost(TIMERS_APP, env=env, virtual_clock=True, clock_start=TIMERS_START,
+                        store=tmp_path / "store.sqlite")
+    running.start()
+    try:
+        assert running.post("/api/start/Sleeper/sleeper-restart", 3600).status == 200
+        running.wait_idle()
+        running.advance(minutes=30)
+        running.kill()
+        running.start()
+        assert running.now() >= TIMERS_START + timedelta(minutes=30)
+        running.advance(minutes=31)  # 01:01 in total: the one-hour timer is due
+        deadline = time.monotonic() + 10
+        while running.get(f"{API}/instances/sleeper-restart").json()["runtimeStatus"] != "Completed":
+            assert time.monotonic() < deadline, "the durable timer never fired"
+            time.sleep(0.05)
+    finally:
+        running.close()

@@ -1,7 +1,7 @@
-"""Second review: what a `func start` user observes at the HTTP trigger surface and at startup.
+"""HTTP triggers: what a `func start` user observes at the HTTP trigger surface and at startup.
 
 Each test states what the real Functions host / Core Tools does, with the source it follows. The app is
-tests/apps/review2_app; tests that need another host.json or local.settings.json copy it to a temp folder.
+tests/apps/http_trigger_app; tests that need another host.json or local.settings.json copy it to a temp folder.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 from durable_local.testing import LocalHost, free_port, http_request
 
-APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "review2_app"
+APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "http_trigger_app"
 
 
 @pytest.fixture(scope="module")

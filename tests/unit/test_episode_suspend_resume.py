@@ -1,6 +1,7 @@
-"""Review findings that need no HTTP: the host's EpisodeRunner driven over a real Store, message by message.
+"""Episode handling of suspend and resume: the host's EpisodeRunner driven over a real Store, message by message.
 
-See tests/e2e/test_review_findings.py for the others; each states what the real host does, with its source.
+Replay fidelity seen through HTTP is in tests/e2e/test_replay_fidelity.py; each test states what the real host
+does, with its source.
 """
 
 from __future__ import annotations

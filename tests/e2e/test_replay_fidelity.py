@@ -1,7 +1,8 @@
-"""Reviewer findings: observable differences between the local host and the real extension/DTFx.
+"""Replay fidelity: the local host's orchestration semantics and history match the real extension/DTFx.
 
-Each test states what the real host does, with the spec section or the extension/DTFx source it follows; all
-were found failing in review and then fixed. The app is tests/apps/review_app.
+Sub-orchestration ids, when an instance completes, non-determinism failures, history inputs, timestamps and
+versions. Each test states what the real host does, with the spec section or the extension/DTFx source it
+follows. The app is tests/apps/replay_app.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from durable_local.testing import LocalHost
 
-APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "review_app"
+APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "replay_app"
 API = "/runtime/webhooks/durabletask"
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
