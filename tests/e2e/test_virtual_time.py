@@ -6,7 +6,6 @@ when the host does not become idle, seeding refusals, and a restarted virtual cl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost, eventually
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
-API = "/runtime/webhooks/durabletask"
 START = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
 # A `Box` entity, a `Sleeper` orchestration with one durable timer, a `Nap` orchestration around a slow activity.
 TIMERS_APP = Path(__file__).resolve().parents[1] / "apps" / "timers_entities_app"
@@ -66,21 +64,21 @@ def test_the_admin_endpoint_runs_a_timer_function_now(host: LocalHost, counters:
 def test_durable_timers_wait_for_virtual_time(host: LocalHost) -> None:
     instance_id = host.post("/api/orchestrators/Approval", 3600).json()["id"]  # SDK start: any JSON value
     host.wait_idle()
-    assert host.get(f"{API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
     host.advance(minutes=59)
-    assert host.get(f"{API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
     host.advance(minutes=1)
-    status = host.get(f"{API}/instances/{instance_id}").json()
+    status = host.get(f"{DURABLE_API}/instances/{instance_id}").json()
     assert status["runtimeStatus"] == "Completed" and status["output"] == {"approved": None, "timedOut": True}
     assert status["createdTime"] == "2026-01-01T06:00:00Z"  # instance times come from the same clock
 
 
 def test_retry_delays_are_virtual_too(host: LocalHost) -> None:
-    instance_id = host.post(f"{API}/orchestrators/Flaky").json()["id"]
+    instance_id = host.post(f"{DURABLE_API}/orchestrators/Flaky").json()["id"]
     host.wait_idle()
-    assert host.get(f"{API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
     host.advance(seconds=1)
-    assert host.get(f"{API}/instances/{instance_id}").json()["output"] == "third time lucky"
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}").json()["output"] == "third time lucky"
 
 
 def test_a_missed_occurrence_runs_once_at_start_as_past_due(counters: Path, tmp_path: Path) -> None:
@@ -110,13 +108,12 @@ def test_delete_task_hub_removes_only_that_hub(host: LocalHost) -> None:
     assert host.get("/admin/host/taskhubs/OtherHub").json()["instances"] == 0
     deleted = host.delete("/admin/host/taskhubs/CoreTestHub").json()
     assert deleted["deleted"]["instances"] == described["instances"]
-    assert host.get(f"{API}/instances/hub-0").status == 404
+    assert host.get(f"{DURABLE_API}/instances/hub-0").status == 404
 
 
 def test_testing_endpoints_are_off_without_testing_flag(tmp_path: Path) -> None:
     import subprocess
     import sys
-    import time
 
     from durable_local.testing import free_port, http_request
 
@@ -126,12 +123,8 @@ def test_testing_endpoints_are_off_without_testing_flag(tmp_path: Path) -> None:
                                 "--store", str(tmp_path / "s.sqlite")], cwd=APP, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(200):
-            try:
-                if http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
+        eventually(lambda: http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200,
+                   timeout=60, ignoring=(OSError,), message="the host serving")
         reply = http_request("POST", f"http://127.0.0.1:{port}/admin/host/seed", {"instances": []})
         assert reply.status == 404
     finally:
@@ -165,7 +158,7 @@ def test_list_entities_filters_on_last_operation_time(timers_host: LocalHost) ->
     middle = iso(base + timedelta(minutes=30))
 
     def keys(query: str) -> set[str]:
-        reply = timers_host.get(f"{API}/entities/Box?{query}")
+        reply = timers_host.get(f"{DURABLE_API}/entities/Box?{query}")
         assert reply.status == 200
         return {item["entityId"]["key"] for item in reply.json()} & {"early", "late"}
 
@@ -205,9 +198,6 @@ def test_a_restarted_virtual_clock_host_resumes_from_the_time_it_reached(tmp_pat
         running.start()
         assert running.now() >= TIMERS_START + timedelta(minutes=30)
         running.advance(minutes=31)  # 01:01 in total: the one-hour timer is due
-        deadline = time.monotonic() + 10
-        while running.get(f"{API}/instances/sleeper-restart").json()["runtimeStatus"] != "Completed":
-            assert time.monotonic() < deadline, "the durable timer never fired"
-            time.sleep(0.05)
+        assert running.client.wait_for_status("sleeper-restart", timeout=10)["runtimeStatus"] == "Completed"
     finally:
         running.close()
