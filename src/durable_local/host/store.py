@@ -99,7 +99,6 @@ CREATE TABLE IF NOT EXISTS timer_triggers (
 INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_time, last_updated_time, "
                     "completed_time, input, output, custom_status, parent_instance_id, parent_execution_id, "
                     "parent_sequence_id, history_length")
-CONTROL_EVENTS = (3, 19, 20)  # ExecutionTerminated, ExecutionSuspended, ExecutionResumed
 
 
 class StoreLockedError(RuntimeError):
