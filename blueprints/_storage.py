@@ -1,0 +1,216 @@
+"""Clients for the app's own Azure Storage (its tables, the archive container), from a connection named X
+read the way the Functions host reads connection settings:
+
+- a connection string in `X` (`UseDevelopmentStorage=true` means Azurite on its default ports), else
+- identity: `X__tableServiceUri` / `X__blobServiceUri` / `X__queueServiceUri`, or `X__accountName` (the public
+  cloud's `https://{account}.{service}.core.windows.net`), with a token from azure-identity:
+  `ManagedIdentityCredential` when `X__credential=managedidentity` (the user-assigned identity of
+  `X__clientId` when set), else `DefaultAzureCredential` (so `az login` works on a developer's machine).
+
+These are the shapes of "Identity-based connections" in
+https://learn.microsoft.com/azure/azure-functions/functions-reference#configure-an-identity-based-connection
+and of the settings Microsoft's azd template gives a Flex Consumption app
+(Azure-Samples/durable-functions-quickstart-python-azd, infra/app/api.bicep: `AzureWebJobsStorage__credential`,
+`__clientId`, `__blobServiceUri`, `__queueServiceUri`, `__tableServiceUri`; no connection string).
+
+Errors name the setting that is missing or wrong; they never contain a setting's value, which may hold a key.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from azure.core.credentials import AccessToken
+
+from blueprints._settings import SettingError
+
+DEVELOPMENT_STORAGE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+SERVICES = ("table", "blob", "queue")
+MANAGED_IDENTITY = "managedidentity"
+_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 2, "connection_timeout": 10, "read_timeout": 30}
+_TOKEN_REFRESH_MARGIN_SECONDS = 300
+
+
+def _value(name: str) -> str:
+    return os.environ.get(name, "").strip()
+
+
+def is_development_storage(connection_string: str) -> bool:
+    return connection_string.replace(" ", "").rstrip(";").lower() == "usedevelopmentstorage=true"
+
+
+@dataclass(frozen=True)
+class StorageConnection:
+    """One resolved connection: a connection string, or service endpoints plus how to get a token."""
+
+    name: str
+    connection_string: str | None = None
+    endpoints: tuple[tuple[str, str], ...] = ()
+    managed_identity: bool = False
+    client_id: str | None = None
+
+    def endpoint(self, service: str) -> str:
+        """The https endpoint of `service` (table, blob or queue); a SettingError naming the setting if none."""
+        found = dict(self.endpoints).get(service)
+        if not found:
+            raise SettingError(
+                f"storage connection {self.name} has no {service} endpoint: set {self.name}__{service}ServiceUri "
+                f"or {self.name}__accountName"
+            )
+        return found
+
+    @property
+    def credential_description(self) -> str:
+        if not self.managed_identity:
+            return "DefaultAzureCredential"
+        return f"managed identity {self.client_id}" if self.client_id else "system-assigned managed identity"
+
+
+def is_configured(name: str) -> bool:
+    """Whether any setting shape of connection `name` is present."""
+    prefix = name + "__"
+    return bool(_value(name)) or any(key.startswith(prefix) and value.strip() for key, value in os.environ.items())
+
+
+def _service_uri(name: str, service: str) -> str | None:
+    setting = f"{name}__{service}ServiceUri"
+    uri = _value(setting)
+    if not uri:
+        account = _value(f"{name}__accountName")
+        return f"https://{account}.{service}.core.windows.net" if account else None
+    parts = urlsplit(uri)
+    if parts.scheme != "https" or not parts.netloc:
+        # azure-core refuses to send a bearer token over plain http, so say so up front, naming the setting.
+        raise SettingError(f"app setting {setting} must be an https:// URL (identity tokens need TLS)")
+    return uri.rstrip("/")
+
+
+def resolve(name: str) -> StorageConnection:
+    """Read connection `name` from the app settings (see the module docstring for the shapes)."""
+    connection_string = _value(name)
+    if connection_string:
+        if is_development_storage(connection_string):
+            connection_string = DEVELOPMENT_STORAGE
+        return StorageConnection(name, connection_string=connection_string)
+    account = _value(f"{name}__accountName")
+    if account and not account.isalnum():
+        raise SettingError(f"app setting {name}__accountName must be a storage account name (letters and digits)")
+    endpoints = tuple((service, uri) for service in SERVICES if (uri := _service_uri(name, service)))
+    if not endpoints:
+        raise SettingError(
+            f"storage connection {name} is not configured: set a connection string in {name}, or "
+            f"{name}__tableServiceUri / {name}__blobServiceUri / {name}__queueServiceUri (or {name}__accountName) "
+            f"with {name}__credential=managedidentity and {name}__clientId"
+        )
+    credential = _value(f"{name}__credential")
+    if credential and credential.lower() != MANAGED_IDENTITY:
+        raise SettingError(f"app setting {name}__credential must be 'managedidentity', not '{credential}'")
+    return StorageConnection(
+        name,
+        endpoints=endpoints,
+        managed_identity=bool(credential),
+        client_id=_value(f"{name}__clientId") or None,
+    )
+
+
+def first_configured(*names: str) -> StorageConnection:
+    """The first of `names` that is configured in any shape (the last one's error when none is)."""
+    for name in names[:-1]:
+        if is_configured(name):
+            return resolve(name)
+    return resolve(names[-1])
+
+
+# Tokens, cached across requests. The async credentials own an aiohttp session bound to one event loop, so a
+# fresh credential fetches each token and is closed at once; the token (not the credential) is what is kept.
+_tokens: dict[tuple[bool, str | None, tuple[str, ...]], AccessToken] = {}
+
+
+class CachedTokenCredential:
+    """An async token credential for one connection: a cached token while it has 5 minutes left, else a new
+    one from `ManagedIdentityCredential(client_id=...)` or `DefaultAzureCredential`."""
+
+    def __init__(self, connection: StorageConnection) -> None:
+        self._connection = connection
+
+    def _new_credential(self) -> Any:
+        from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
+
+        if self._connection.managed_identity:
+            return ManagedIdentityCredential(client_id=self._connection.client_id)
+        if self._connection.client_id:
+            return DefaultAzureCredential(managed_identity_client_id=self._connection.client_id)
+        return DefaultAzureCredential()
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        key = (self._connection.managed_identity, self._connection.client_id, scopes)
+        cached = _tokens.get(key)
+        if cached and cached.expires_on - time.time() > _TOKEN_REFRESH_MARGIN_SECONDS:
+            return cached
+        credential = self._new_credential()
+        try:
+            token: AccessToken = await credential.get_token(*scopes, **kwargs)
+        finally:
+            await credential.close()
+        _tokens[key] = token
+        return token
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self) -> CachedTokenCredential:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+def forget_cached_tokens() -> None:
+    """Drop every cached token (tests that switch identities between calls use this)."""
+    _tokens.clear()
+
+
+def _client(connection: StorageConnection, service: str, client_type: Any) -> Any:
+    if connection.connection_string is not None:
+        try:
+            return client_type.from_connection_string(connection.connection_string, **_CLIENT_OPTIONS)
+        except ValueError as error:  # the SDK's message never repeats the string; ours names the setting
+            raise SettingError(f"app setting {connection.name} is not a valid storage connection string") from error
+    return client_type(connection.endpoint(service), credential=CachedTokenCredential(connection), **_CLIENT_OPTIONS)
+
+
+@asynccontextmanager
+async def table_service(connection_setting: str) -> AsyncIterator[Any]:
+    """An async `azure.data.tables.aio.TableServiceClient` for connection `connection_setting`."""
+    from azure.data.tables.aio import TableServiceClient
+
+    async with _client(resolve(connection_setting), "table", TableServiceClient) as service:
+        yield service
+
+
+@asynccontextmanager
+async def blob_service(connection_setting: str) -> AsyncIterator[Any]:
+    """An async `azure.storage.blob.aio.BlobServiceClient` for connection `connection_setting`."""
+    from azure.storage.blob.aio import BlobServiceClient
+
+    async with _client(resolve(connection_setting), "blob", BlobServiceClient) as service:
+        yield service
+
+
+def table_service_for(connection: StorageConnection) -> Any:
+    """An async TableServiceClient for an already resolved connection (use it with `async with`)."""
+    from azure.data.tables.aio import TableServiceClient
+
+    return _client(connection, "table", TableServiceClient)
