@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from blueprints._settings import SettingError
 
@@ -138,6 +139,10 @@ def first_configured(*names: str) -> StorageConnection:
 _tokens: dict[tuple[bool, str | None, tuple[str, ...]], AccessToken] = {}
 
 
+class TokenUnavailableError(ClientAuthenticationError):
+    """The credential could not issue a token (as opposed to storage refusing one)."""
+
+
 class CachedTokenCredential:
     """An async token credential for one connection: a cached token while it has 5 minutes left, else a new
     one from `ManagedIdentityCredential(client_id=...)` or `DefaultAzureCredential`."""
@@ -159,9 +164,13 @@ class CachedTokenCredential:
         cached = _tokens.get(key)
         if cached and cached.expires_on - time.time() > _TOKEN_REFRESH_MARGIN_SECONDS:
             return cached
+        from azure.core.exceptions import AzureError
+
         credential = self._new_credential()
         try:
             token: AccessToken = await credential.get_token(*scopes, **kwargs)
+        except AzureError as error:
+            raise TokenUnavailableError(_first_line(error)) from error
         finally:
             await credential.close()
         _tokens[key] = token
@@ -182,30 +191,67 @@ def forget_cached_tokens() -> None:
     _tokens.clear()
 
 
-def _client(connection: StorageConnection, service: str, client_type: Any) -> Any:
+def _client(connection: StorageConnection, service: str, client_type: Any, **options: Any) -> Any:
+    options = {**_CLIENT_OPTIONS, **options}
     if connection.connection_string is not None:
         try:
-            return client_type.from_connection_string(connection.connection_string, **_CLIENT_OPTIONS)
+            return client_type.from_connection_string(connection.connection_string, **options)
         except ValueError as error:  # the SDK's message never repeats the string; ours names the setting
             raise SettingError(f"app setting {connection.name} is not a valid storage connection string") from error
-    return client_type(connection.endpoint(service), credential=CachedTokenCredential(connection), **_CLIENT_OPTIONS)
+    return client_type(connection.endpoint(service), credential=CachedTokenCredential(connection), **options)
 
 
 @asynccontextmanager
-async def table_service(connection_setting: str) -> AsyncIterator[Any]:
-    """An async `azure.data.tables.aio.TableServiceClient` for connection `connection_setting`."""
+async def storage_errors(connection: StorageConnection, service: str) -> AsyncIterator[None]:
+    """Turn authentication and authorization failures into a SettingError that names the connection and the
+    credential (a 500 naming what to fix), instead of an SDK traceback."""
+    try:
+        yield
+    except HttpResponseError as error:
+        # azure-data-tables re-raises a credential's failure as a plain HttpResponseError caused by it.
+        cause: BaseException | None = error
+        while cause is not None and not isinstance(cause, TokenUnavailableError):
+            cause = cause.__cause__
+        if cause is not None:
+            raise SettingError(
+                f"storage connection {connection.name} could not authenticate with "
+                f"{connection.credential_description}: {_first_line(cause)}"
+            ) from error
+        if error.status_code != 403:
+            raise
+        code = getattr(error, "error_code", None) or "Forbidden"
+        raise SettingError(
+            f"storage connection {connection.name} was refused by the {service} service (403 {code}); "
+            f"check that {connection.credential_description} has the storage data role it needs"
+        ) from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+@asynccontextmanager
+async def table_service(connection_setting: str, **options: Any) -> AsyncIterator[Any]:
+    """An async `azure.data.tables.aio.TableServiceClient` for connection `connection_setting`; `options` go to
+    the client (azure-core transport options such as `connection_verify`)."""
     from azure.data.tables.aio import TableServiceClient
 
-    async with _client(resolve(connection_setting), "table", TableServiceClient) as service:
+    connection = resolve(connection_setting)
+    client = _client(connection, "table", TableServiceClient, **options)
+    async with storage_errors(connection, "table"), client as service:
         yield service
 
 
 @asynccontextmanager
-async def blob_service(connection_setting: str) -> AsyncIterator[Any]:
-    """An async `azure.storage.blob.aio.BlobServiceClient` for connection `connection_setting`."""
+async def blob_service(connection_setting: str, **options: Any) -> AsyncIterator[Any]:
+    """An async `azure.storage.blob.aio.BlobServiceClient` for connection `connection_setting` (the archive
+    container's); `options` go to the client."""
     from azure.storage.blob.aio import BlobServiceClient
 
-    async with _client(resolve(connection_setting), "blob", BlobServiceClient) as service:
+    connection = resolve(connection_setting)
+    client = _client(connection, "blob", BlobServiceClient, **options)
+    async with storage_errors(connection, "blob"), client as service:
         yield service
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
-from blueprints._storage import first_configured, table_service_for
+from blueprints._storage import first_configured, storage_errors, table_service_for
 
 APP_STORAGE_CONNECTIONS = ("APP_STORAGE_CONNECTION", "AzureWebJobsStorage")
 _METADATA = ("PartitionKey", "RowKey", "Timestamp", "etag")
@@ -22,7 +22,8 @@ _METADATA = ("PartitionKey", "RowKey", "Timestamp", "etag")
 @asynccontextmanager
 async def open_table(table_name: str, *, create: bool = False) -> AsyncIterator[TableClient]:
     """A client for `table_name`; with `create`, the table is created when missing."""
-    async with table_service_for(first_configured(*APP_STORAGE_CONNECTIONS)) as service:
+    connection = first_configured(*APP_STORAGE_CONNECTIONS)
+    async with storage_errors(connection, "table"), table_service_for(connection) as service:
         table: TableClient = service.get_table_client(table_name)
         if create:
             with suppress(ResourceExistsError):
