@@ -18,6 +18,7 @@ Errors name the setting that is missing or wrong; they never contain a setting's
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -42,6 +43,12 @@ SERVICES = ("table", "blob", "queue")
 MANAGED_IDENTITY = "managedidentity"
 _CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 2, "connection_timeout": 10, "read_timeout": 30}
 _TOKEN_REFRESH_MARGIN_SECONDS = 300
+
+# azure-core logs every request and response at INFO (about 25 lines per table call), which would flood the
+# app's logs in Application Insights: keep its warnings only. azure-identity logs each token at INFO too.
+QUIET_LOGGERS = ("azure.core.pipeline.policies.http_logging_policy", "azure.identity")
+for _name in QUIET_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def _value(name: str) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from blueprints._audit import PLATFORM_SETTINGS
+
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 MAIN = INFRA / "main.bicep"
@@ -113,12 +115,14 @@ def _connection_present(name: str, keys: set[str] | dict[str, str]) -> bool:
 
 def test_the_scan_finds_the_settings_the_app_is_known_to_read():
     settings, connections = settings_the_app_reads()
-    assert {"PURGE_SCHEDULE", "RETENTION_DAYS", "PAYLOAD_TABLE_NAME", "CONFIG_TABLE_NAME"} <= settings
+    assert {"PURGE_SCHEDULE", "RETENTION_DAYS", "PAYLOAD_TABLE_NAME", "CONFIG_TABLE_NAME",
+            "WEBSITE_AUTH_ENABLED"} <= settings
     assert ("APP_STORAGE_CONNECTION", "AzureWebJobsStorage") in connections
 
 
 def test_every_setting_the_app_reads_is_a_deployed_app_setting():
     settings, connections = settings_the_app_reads()
+    settings -= set(PLATFORM_SETTINGS)  # App Service sets these itself
     deployed = deployed_app_settings()
     assert sorted(settings - deployed) == []
     for chain in connections:
@@ -127,6 +131,7 @@ def test_every_setting_the_app_reads_is_a_deployed_app_setting():
 
 def test_every_setting_the_app_reads_is_in_the_local_settings_example():
     settings, connections = settings_the_app_reads()
+    settings -= set(PLATFORM_SETTINGS)
     values = example_values()
     assert sorted(settings - set(values)) == []
     for chain in connections:
