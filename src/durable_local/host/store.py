@@ -79,6 +79,7 @@ class Store:
         self.hub = hub
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file: IO[str] | None = None
+        self.prefix_range_limit = PREFIX_RANGE_LIMIT
         self._take_process_lock()
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -217,13 +218,13 @@ class Store:
         """One page ordered by (created time, instance id) and the key to continue after, if more exist.
 
         The cost of a page stays about `top` index reads whatever the size of the task hub:
-        - an instance id prefix that matches at most `PREFIX_RANGE_LIMIT` instances is read from its own
+        - an instance id prefix that matches at most `prefix_range_limit` instances is read from its own
           range of `instances_by_id` (every other filter applied there) and sorted: a narrow prefix never
           walks the hub in created order;
         - otherwise each runtime status is read from its own range of `instances_by_status` (or
           `instances_by_name` when an orchestrator name is given, or `instances_by_created` without a status)
           in created order and the ranges are merged; a broad prefix is then a filter on that walk, matched
-          by at least one in `PREFIX_RANGE_LIMIT` / (instances in the hub) entries.
+          by at least one in `prefix_range_limit` / (instances in the hub) entries.
         """
         hub = hub or self.hub
         if query.prefix and self._prefix_is_narrow(hub, query.prefix):
@@ -247,8 +248,8 @@ class Store:
         row = self.db.execute(
             "SELECT COUNT(*) FROM (SELECT 1 FROM instances INDEXED BY instances_by_id "
             "WHERE hub = ? AND instance_id >= ? AND instance_id < ? LIMIT ?)",
-            (hub, prefix, prefix + PREFIX_END, PREFIX_RANGE_LIMIT + 1)).fetchone()
-        return int(row[0]) <= PREFIX_RANGE_LIMIT
+            (hub, prefix, prefix + PREFIX_END, self.prefix_range_limit + 1)).fetchone()
+        return int(row[0]) <= self.prefix_range_limit
 
     def _query_prefix_range(self, hub: str, query: InstanceQuery, limit: int,
                             after: tuple[int, str] | None) -> list[Instance]:
