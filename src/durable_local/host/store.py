@@ -228,15 +228,36 @@ class Store:
         """
         hub = hub or self.hub
         if query.prefix and self._prefix_is_narrow(hub, query.prefix):
-            found = self._query_prefix_range(hub, query, top + 1, after)
+            where, args = self._where(hub, query, query.statuses, after)
+            keys = self._keys("instances_by_id", where, args, top + 1)
         else:
-            found = []
+            keys = []
             for status in self._status_ranges(query):
-                found.extend(self._query_one(hub, query, status, top + 1, after))
-            found.sort(key=lambda i: (i.created_time, i.instance_id))
-        page = found[:top]
-        more = len(found) > top
+                where, args = self._where(hub, query, (status,) if status else (), after)
+                keys += self._keys(self._walk_index(query, status), where, args, top + 1)
+            keys.sort()
+        more = len(keys) > top
+        page = self._instances(hub, [instance_id for _, instance_id in keys[:top]])
         return page, ((page[-1].created_time, page[-1].instance_id) if more and page else None)
+
+    def _keys(self, index: str, where: str, args: list[Any], limit: int) -> list[tuple[int, str]]:
+        """The first keys in (created time, instance id) order, found in `index` alone.
+
+        The index holds every filtered column, so a walk past many non-matching entries reads no row
+        (SQLite would otherwise read each entry's row before testing a filter the index could answer).
+        """
+        sql = (f"SELECT created_time, instance_id FROM instances INDEXED BY {index} WHERE {where} "
+               "ORDER BY created_time, instance_id LIMIT ?")
+        return [(row[0], row[1]) for row in self.db.execute(sql, (*args, limit))]
+
+    def _instances(self, hub: str, instance_ids: list[str]) -> list[Instance]:
+        """The rows of these instances, in the order given."""
+        if not instance_ids:
+            return []
+        rows = self.db.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub = ? AND instance_id IN "
+                               f"({','.join('?' * len(instance_ids))})", (hub, *instance_ids))
+        found = {row[0]: _instance(row) for row in rows}
+        return [found[instance_id] for instance_id in instance_ids if instance_id in found]
 
     @staticmethod
     def _status_ranges(query: InstanceQuery) -> tuple[RuntimeStatus | None, ...]:
@@ -250,23 +271,6 @@ class Store:
             "WHERE hub = ? AND instance_id >= ? AND instance_id < ? LIMIT ?)",
             (hub, prefix, prefix + PREFIX_END, self.prefix_range_limit + 1)).fetchone()
         return int(row[0]) <= self.prefix_range_limit
-
-    def _query_prefix_range(self, hub: str, query: InstanceQuery, limit: int,
-                            after: tuple[int, str] | None) -> list[Instance]:
-        where, args = self._where(hub, query, query.statuses, after)
-        columns = ", ".join(f"i.{column.strip()}" for column in INSTANCE_COLUMNS.split(","))
-        sql = (f"SELECT {columns} FROM (SELECT instance_id FROM instances INDEXED BY instances_by_id "
-               f"WHERE {where} ORDER BY created_time, instance_id LIMIT ?) AS page "
-               "CROSS JOIN instances AS i ON i.hub = ? AND i.instance_id = page.instance_id")
-        found = [_instance(row) for row in self.db.execute(sql, (*args, limit, hub))]
-        return sorted(found, key=lambda i: (i.created_time, i.instance_id))
-
-    def _query_one(self, hub: str, query: InstanceQuery, status: RuntimeStatus | None, limit: int,
-                   after: tuple[int, str] | None) -> list[Instance]:
-        where, args = self._where(hub, query, (status,) if status else (), after)
-        sql = (f"SELECT {INSTANCE_COLUMNS} FROM instances INDEXED BY {self._walk_index(query, status)} "
-               f"WHERE {where} ORDER BY created_time, instance_id LIMIT ?")
-        return [_instance(row) for row in self.db.execute(sql, (*args, limit))]
 
     @staticmethod
     def _walk_index(query: InstanceQuery, status: RuntimeStatus | None) -> str:
