@@ -6,7 +6,11 @@ Paths, in order:
 - `/admin/functions/{name}` (POST, body `{"input": "..."}`): run a timer or activity function now, as the
   real host's admin API does (202).
 - `/admin/host/status`; with `--testing`: `/admin/host/clock/advance`, `/admin/host/idle`, `/admin/host/seed`;
-  `/admin/host/taskhubs/{hub}` (GET describes, DELETE deletes that hub's data: `durable delete-task-hub`).
+  `/admin/host/taskhubs/{hub}` (GET describes; DELETE deletes that hub's data, `durable delete-task-hub`, and
+  only with `--testing`: without it a 403 says so).
+
+Every request first passes the `RequestGuard` (durable_local.request_guard): Host header, cross-site and body
+size rules.
 - `/{routePrefix}/{route}`: HTTP triggers, route templates matched with ASP.NET precedence.
 
 Authorization levels are not enforced, as under `func start`. Function results follow the worker's rules:
@@ -33,6 +37,7 @@ from durable_local.host.indexing import FunctionInfo
 from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
 from durable_local.host.timers import TimerTriggers
+from durable_local.request_guard import RequestGuard
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,8 @@ class HostServer:
     """Routes requests; see the module docstring."""
 
     def __init__(self, engine: Engine, api: DurableApi, timers: TimerTriggers, route_prefix: str,
-                 testing: bool) -> None:
+                 testing: bool, guard: RequestGuard | None = None) -> None:
+        self.guard = guard or RequestGuard()
         self.engine = engine
         self.api = api
         self.timers = timers
@@ -59,7 +65,7 @@ class HostServer:
             self.routes.add(str(info.trigger.get("route") or info.name), info)
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=1024**3)
+        app = web.Application(client_max_size=self.guard.max_body_bytes, middlewares=[self.guard.middleware()])
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
@@ -171,6 +177,8 @@ class HostServer:
             if request.method == "GET":
                 return web.json_response({"taskHub": hub, **engine.store.hub_summary(hub)})
             if request.method == "DELETE":
+                if not self.testing:
+                    return _json_error(403, "deleting a task hub needs a host started with --testing")
                 counts = self.api.delete_task_hub(hub)
                 log.warning("deleted task hub %s: %s", hub, counts)
                 return web.json_response({"taskHub": hub, "deleted": counts})
