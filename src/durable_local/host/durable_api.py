@@ -272,6 +272,8 @@ class DurableApi:
                     break
                 # Woken by the commit that finishes the instance; the polling interval only bounds the wait.
                 await self.engine.wait_finished(instance_id, min(interval, remaining))
+            else:
+                log.info("stopped waiting for instance %s: the client disconnected", instance_id)
         payload = check_status_payload(self._origin(request), instance_id, self.hub)
         return web.json_response(payload, status=202, headers={
             "Location": payload["statusQueryGetUri"], "Retry-After": "10"})

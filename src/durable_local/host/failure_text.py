@@ -5,9 +5,11 @@ User code can raise anything: an exception whose `__str__` raises, one that cann
 sub-orchestration failure sent to a parent) is built here, so that building it cannot fail and one exception
 cannot grow the store by gigabytes (the text is copied into several history rows and replayed each episode).
 
-Limit: `MAX_FAILURE_TEXT` characters (16 KiB) for each message, stack trace and details text. Longer text keeps
-its head and its last 1,024 characters (where a stack trace's innermost frame is), with a marker saying how many
-characters were left out. Azure stores larger failure text (in blobs); this is a documented local difference.
+Limit: `MAX_FAILURE_TEXT` characters (16 KiB) for each exception message, stack trace, TaskFailed `Reason`, and
+an orchestration's failure output and details. An activity's `Details` JSON is built from the bounded message
+and stack, so it stays valid JSON of at most about 5 x 16 KiB. Longer text keeps its head and its last 1,024
+characters (where a stack trace's innermost frame is), with a marker saying how many characters were left out.
+Azure stores larger failure text (in blobs); this is a documented local difference.
 """
 
 from __future__ import annotations

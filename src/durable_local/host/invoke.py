@@ -20,7 +20,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
-from durable_local.host.failure_text import exception_message, exception_stack, safe_str
+from durable_local.host.failure_text import exception_message, exception_stack, safe_str, truncated
 from durable_local.host.indexing import FunctionInfo
 
 
@@ -110,4 +110,4 @@ def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
         "HelpURL": None, "StackTraceString": None, "RemoteStackTraceString": None, "RemoteStackIndex": 0,
         "ExceptionMethod": None, "HResult": -2146233088, "Source": None, "WatsonBuckets": None,
     }
-    return f"Activity function '{name}' failed:  {message}", json.dumps(details)
+    return truncated(f"Activity function '{name}' failed:  {message}"), json.dumps(details)
