@@ -158,9 +158,12 @@ async def restart_instance(
         now = await client.get_status(in_url(instance_id))
         if not now:
             raise not_found(f"no instance with ID '{instance_id}' in this task hub") from error
-        if not with_new_id and status_name(now) not in TERMINAL_STATUSES:
-            raise conflict(f"cannot restart instance '{instance_id}' under the same ID: it is "
-                           f"{status_name(now)} now (another request restarted it)") from error
+        if not with_new_id:
+            # It was finished when checked; the API refuses a same-ID restart only while the ID runs
+            # ("An Orchestration instance with the status ... already exists"): another request restarted it.
+            raise conflict(f"cannot restart instance '{instance_id}' under the same ID: the Durable API refused "
+                           f"({error}); another request restarted it meanwhile (it is {status_name(now)} now)") \
+                from error
         raise
     # SDK 1.7 returns the API's check-status payload (a dict), not the new ID its docstring promises.
     new_id = str(result["id"]) if isinstance(result, dict) else str(result)
