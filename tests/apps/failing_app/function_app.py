@@ -4,6 +4,7 @@
 - `FailInOrchestrator` raises the exception named by its input's `kind` from the orchestrator itself.
 - Activities `BrokenStr` (an exception whose `__str__` raises), `Unpicklable` (an exception holding a lock and
   refusing to pickle), `HugeMessage` (a 20 MB message), `Fine` (returns "fine").
+- HTTP routes `server-error/{*rest}` (always 500) and `not-an-api/{*rest}` (200 HTML), for CLI exit codes.
 """
 
 import threading
@@ -68,3 +69,16 @@ def HugeMessage(unused: Any) -> str:
 @app.activity_trigger(input_name="unused")
 def Fine(unused: Any) -> str:
     return "fine"
+
+
+@app.route(route="server-error/{*rest}", methods=["GET", "POST", "DELETE"])
+def server_error(req: func.HttpRequest) -> func.HttpResponse:
+    """A server that fails: every request under it answers 500 with an ASP.NET-style error object."""
+    return func.HttpResponse('{"Message": "Something went wrong while processing your request"}', status_code=500,
+                             mimetype="application/json")
+
+
+@app.route(route="not-an-api/{*rest}", methods=["GET", "POST", "DELETE"])
+def not_an_api(req: func.HttpRequest) -> func.HttpResponse:
+    """A server that answers 200 with something that is not the Durable HTTP API (an HTML page)."""
+    return func.HttpResponse("<html><body>Welcome</body></html>", mimetype="text/html")
