@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from durable_local.manage.client import InstanceQuery
+from durable_local.manage.commands.options import Subparsers, add_command, confirmation_options
 from durable_local.manage.context import Context
 from durable_local.manage.errors import EXIT_OK, CliError
 from durable_local.manage.output import confirm, format_instances
@@ -105,3 +107,20 @@ def _delete_from_storage(ctx: Context, hub: str, setting: str) -> int:
         for artifact in deleted:
             ctx.out.line(f"  {artifact}")
     return EXIT_OK
+
+
+def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+    """Add `delete-task-hub`."""
+    p = add_command(
+        subparsers,
+        "delete-task-hub",
+        "delete a task hub and all its data",
+        delete_task_hub,
+        common=common,
+        description="By default deletes the hub's data from the running local host (DELETE "
+        "{base-url}/admin/host/taskhubs/{hub}). With --connection-string-setting, deletes the "
+        "hub's tables, queues and blob containers from that Azure Storage account, and nothing "
+        "else. Hub: --task-hub-name, else host.json, else TestHubName.",
+        example="durable delete-task-hub --task-hub-name UserTest",
+    )
+    confirmation_options(p)

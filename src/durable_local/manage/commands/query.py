@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from typing import Any
 
 from durable_local.manage.client import InstanceQuery
+from durable_local.manage.commands.options import (
+    Subparsers,
+    add_command,
+    filter_options,
+    instance_id_option,
+)
 from durable_local.manage.context import Context
 from durable_local.manage.errors import EXIT_FAILURE, EXIT_OK, CliError
 from durable_local.manage.output import (
@@ -16,7 +23,13 @@ from durable_local.manage.output import (
     format_instances,
     format_status,
 )
-from durable_local.manage.parsing import TERMINAL_STATUSES, format_datetime
+from durable_local.manage.parsing import (
+    TERMINAL_STATUSES,
+    format_datetime,
+    non_negative_float,
+    parse_bool,
+    positive_int,
+)
 
 DEFAULT_TOP = 10
 DEFAULT_ALL_PAGE_SIZE = 100
@@ -122,3 +135,78 @@ def _summary(output: Any) -> str:
     text = output if isinstance(output, str) else compact_json(output)
     first = text.strip().splitlines()[0] if text.strip() else ""
     return first if len(first) <= 200 else first[:199] + "…"
+
+
+def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+    """Add `get-runtime-status`, `get-history`, `get-instances` and `wait`."""
+    p = add_command(
+        subparsers,
+        "get-runtime-status",
+        "show an instance's status",
+        get_runtime_status,
+        common=common,
+        description="Runtime status by name, times, custom status; input and output on request.",
+        example="durable get-runtime-status --id 0ab8c55a66644d68a3a8b220b12d209c --show-input true --show-output true",
+    )
+    instance_id_option(p)
+    _bool_option(p, "--show-input", "include the input (default: false)")
+    _bool_option(p, "--show-output", "include the output (default: false)")
+
+    p = add_command(
+        subparsers,
+        "get-history",
+        "show an instance's history events",
+        get_history,
+        common=common,
+        description="The history events of the instance, oldest first, with inputs and results.",
+        example="durable get-history --id 0ab8c55a66644d68a3a8b220b12d209c",
+    )
+    instance_id_option(p)
+
+    p = add_command(
+        subparsers,
+        "get-instances",
+        "list instances, a page at a time",
+        get_instances,
+        common=common,
+        description="A table of instances and the continuation token of the next page; --all fetches "
+        "every page (progress on stderr).",
+        example="durable get-instances --created-after 2018-03-10T13:57:31Z --created-before  "
+        "2018-03-10T23:59Z --top 15",
+    )
+    filter_options(p, statuses_help="only instances with these statuses")
+    p.add_argument("--top", type=positive_int, metavar="N", help="instances per page (default: 10; with --all, 100)")
+    p.add_argument("--continuation-token", metavar="TOKEN", help="the page to fetch, from a previous listing")
+    p.add_argument("--all", action="store_true", help="page through every matching instance")
+    _bool_option(p, "--show-input", "include inputs in --output json (default: false)")
+
+    p = add_command(
+        subparsers,
+        "wait",
+        "wait until an instance finishes",
+        wait,
+        common=common,
+        description="Polls the status until Completed, Failed, Terminated or Canceled and prints it with the "
+        "output. Exit 0 if Completed, 1 if it ended otherwise or the timeout passed.",
+        example="durable wait --id 0ab8c55a66644d68a3a8b220b12d209c --timeout 120",
+    )
+    instance_id_option(p)
+    p.add_argument(
+        "--timeout",
+        type=non_negative_float,
+        default=60,
+        metavar="SECONDS",
+        help="give up after this many seconds; 0 waits forever (default: 60)",
+    )
+    p.add_argument(
+        "--interval",
+        type=non_negative_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="longest pause between polls (default: 1)",
+    )
+
+
+def _bool_option(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    """`--flag` (true), `--flag true|false`, default false: the Core Tools `--show-input true` form."""
+    parser.add_argument(flag, type=parse_bool, nargs="?", const=True, default=False, metavar="BOOL", help=help_text)
