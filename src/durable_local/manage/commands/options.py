@@ -71,6 +71,8 @@ def run_handler(handler: Handler) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             ctx = Context.from_args(args)
+            if getattr(args, "check_task_hub", True):
+                ctx.check_served_task_hub()
             if (
                 getattr(args, "created_after", None)
                 and getattr(args, "created_before", None)

@@ -25,9 +25,11 @@ from durable_local.manage.output import (
 )
 from durable_local.manage.parsing import (
     TERMINAL_STATUSES,
+    StatusListAction,
     format_datetime,
     non_negative_float,
     parse_bool,
+    parse_status_token,
     positive_int,
 )
 
@@ -104,14 +106,16 @@ def get_instances(ctx: Context) -> int:
 
 
 def wait(ctx: Context) -> int:
-    """Poll until the instance reaches a terminal status; exit 0 only if it Completed."""
+    """Poll until the instance finishes (exit 0 only if it Completed), or with `--for` until it reaches one of
+    those statuses (exit 0), failing when it finishes with another."""
     args = ctx.args
+    wanted: list[str] = list(args.for_statuses or [])
     deadline = time.monotonic() + args.timeout if args.timeout else None
     delay = 0.05
     while True:
         status = ctx.status(args.id, show_input=False)
         current = status.get("runtimeStatus")
-        if current in TERMINAL_STATUSES:
+        if current in wanted or current in TERMINAL_STATUSES:
             break
         if deadline is not None and time.monotonic() >= deadline:
             raise CliError(f"instance '{args.id}' is still {current} after {args.timeout:g} s")
@@ -124,7 +128,7 @@ def wait(ctx: Context) -> int:
         ctx.out.emit_json(status)
     else:
         ctx.out.line(format_status(status, show_input=False, show_output=True))
-    if current == "Completed":
+    if current in (wanted or ["Completed"]):
         return EXIT_OK
     sys.stderr.write(f"durable wait: error: instance '{args.id}' ended {current}: {_summary(status.get('output'))}\n")
     return EXIT_FAILURE
@@ -204,6 +208,16 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         default=1.0,
         metavar="SECONDS",
         help="longest pause between polls (default: 1)",
+    )
+    p.add_argument(
+        "--for",
+        dest="for_statuses",
+        nargs="+",
+        type=parse_status_token,
+        action=StatusListAction,
+        metavar="STATUS",
+        help="wait until the instance has one of these statuses (exit 0), e.g. --for failed or --for running; "
+        "default: until it finishes, exit 0 only if Completed",
     )
 
 

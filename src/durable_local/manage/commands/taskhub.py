@@ -30,7 +30,13 @@ def _hub_info(ctx: Context, hub: str) -> dict[str, Any]:
             "without --connection-string-setting needs `durable host start`)"
         )
     info = ctx.client.expect(response, 200).json()
-    return info if isinstance(info, dict) else {"taskHub": hub}
+    info = info if isinstance(info, dict) else {"taskHub": hub}
+    if not any(value for key, value in info.items() if key != "taskHub"):
+        raise CliError(
+            f"task hub '{hub}' does not exist on the local host at {ctx.client.base_url} (no instances, history, "
+            "messages or timers); nothing was deleted"
+        )
+    return info
 
 
 def _hub_instances(ctx: Context, hub: str) -> list[dict[str, Any]]:
@@ -124,3 +130,4 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         example="durable delete-task-hub --task-hub-name UserTest",
     )
     confirmation_options(p)
+    p.set_defaults(check_task_hub=False)  # it names the hub to delete, whichever hub the local host runs
