@@ -70,3 +70,25 @@ def test_deleting_a_task_hub_without_data_says_so_and_fails(durable):
     assert result.code == 1
     assert "task hub 'NeverUsedHub' does not exist on the local host" in result.err
     assert "nothing was deleted" in result.err
+
+
+def test_env_chooses_the_app_and_its_hub(host, tmp_path, monkeypatch):
+    config = tmp_path / "environments.toml"
+    config.write_text(
+        f'[environments.here]\nbase_url = "{host.base_url}"\nkey_env = "HERE_KEY"\n\n'
+        f'[environments.elsewhere]\nbase_url = "{host.base_url}"\ntask_hub = "ElsewhereHub"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DURABLE_CONFIG", str(config))
+    monkeypatch.setenv("HERE_KEY", "a-key")
+    unreachable = Cli(host.app_dir, "http://127.0.0.1:9")  # $DURABLE_BASE_URL points nowhere
+    instance_id = unique("env")
+    started = unreachable("start-new", "--env", "here", "--function-name", "HelloWorld", "--id", instance_id)
+    assert started.code == 0, started.err
+    assert host.wait_for_status(instance_id)["runtimeStatus"] == "Completed"
+    monkeypatch.setenv("DURABLE_ENV", "here")
+    assert unreachable("get-runtime-status", "--id", instance_id).code == 0
+    other = unreachable("get-instances", "--env", "elsewhere")
+    assert other.code == 1 and "not 'ElsewhereHub' (from environment 'elsewhere')" in other.err
+    unknown = unreachable("get-instances", "--env", "nowhere")
+    assert unknown.code == 2 and "unknown environment 'nowhere'" in unknown.err

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from durable_local.manage import environments
 from durable_local.manage.client import DEFAULT_BASE_URL, DurableClient, InstanceQuery, Response
 from durable_local.manage.errors import CliError, UsageError
 from durable_local.manage.output import Output, Progress
@@ -33,12 +34,24 @@ class Context:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Context:
+        """Flags first, then the chosen environment (`--env`, `$DURABLE_ENV`), then `$DURABLE_BASE_URL` and
+        `$DURABLE_SYSTEM_KEY`, then the app folder's host.json and the defaults."""
         settings = AppSettings(Path(args.app_dir))
-        task_hub = settings.task_hub(args.task_hub_name)
-        base_url = check_base_url(args.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
-        code = args.code or os.environ.get(SYSTEM_KEY_ENV) or None
+        environment = environments.selected(getattr(args, "env", None))
+        if args.task_hub_name:
+            task_hub, source = args.task_hub_name, "--task-hub-name"
+        elif environment and environment.task_hub:
+            task_hub, source = environment.task_hub, f"environment '{environment.name}'"
+        else:
+            task_hub, source = settings.task_hub(None), str(settings.app_dir / "host.json")
+        base_url = check_base_url(
+            args.base_url
+            or (environment.base_url if environment else None)
+            or os.environ.get(BASE_URL_ENV)
+            or DEFAULT_BASE_URL
+        )
+        code = args.code or (environment.key() if environment else None) or os.environ.get(SYSTEM_KEY_ENV) or None
         client = DurableClient(base_url, code=code, task_hub=task_hub, connection=args.connection_string_setting)
-        source = "--task-hub-name" if args.task_hub_name else f"{settings.app_dir / 'host.json'}"
         return cls(args, settings, client, Output(args.output), task_hub, source)
 
     def check_served_task_hub(self) -> None:

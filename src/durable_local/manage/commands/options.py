@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from durable_local.manage.context import BASE_URL_ENV, SYSTEM_KEY_ENV, Context
+from durable_local.manage.environments import ENVIRONMENT_ENV
 from durable_local.manage.errors import CliError, UsageError
 from durable_local.manage.parsing import (
     RUNTIME_STATUSES,
@@ -94,6 +95,11 @@ def common_options() -> argparse.ArgumentParser:
     """The options every instance-management command takes: where the app is, its task hub, the output."""
     common = CommandParser(add_help=False)
     group = common.add_argument_group("app and task hub")
+    group.add_argument(
+        "--env",
+        metavar="NAME",
+        help=f"a named environment of the environments file (default: ${ENVIRONMENT_ENV}); see `durable env`",
+    )
     group.add_argument(
         "--base-url",
         metavar="URL",
