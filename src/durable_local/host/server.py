@@ -6,7 +6,8 @@ Paths, in order:
 - `/admin/functions/{name}` (POST, body `{"input": "..."}`): run a timer or activity function now, as the
   real host's admin API does (202).
 - `/admin/host/status`; with `--testing`: `/admin/host/clock/advance`, `/admin/host/idle`, `/admin/host/seed`;
-  `/admin/host/taskhubs/{hub}` (GET describes, DELETE deletes that hub's data: `durable delete-task-hub`).
+  `/admin/host/taskhubs/{hub}` (GET describes, DELETE deletes that hub's data: `durable delete-task-hub`);
+  `/admin/host/instances/{id}/history` (GET: raw history, `raw_history`; `durable replay` and `--export`).
 - `/{routePrefix}/{route}`: HTTP triggers, route templates matched with ASP.NET precedence.
 
 Authorization levels are not enforced, as under `func start`. Function results follow the worker's rules:
@@ -30,6 +31,7 @@ from durable_local.host import invoke
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
+from durable_local.host.raw_history import is_raw_history_path, raw_history_response
 from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
 from durable_local.host.timers import TimerTriggers
@@ -175,6 +177,8 @@ class HostServer:
                 log.warning("deleted task hub %s: %s", hub, counts)
                 return web.json_response({"taskHub": hub, "deleted": counts})
             return web.Response(status=405)
+        if is_raw_history_path(path):
+            return raw_history_response(engine.store, self.api.hub, request, original)
         if not self.testing:
             return web.Response(status=404)
         body = await self._body(request)

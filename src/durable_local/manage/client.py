@@ -244,6 +244,12 @@ class DurableClient:
         return response.status == 200
 
     # -- local host administration ---------------------------------------------------------------------
+    def raw_history(self, instance_id: str) -> Response:
+        """`GET {base_url}/admin/host/instances/{id}/history?taskHub=`: the local host's raw-history record."""
+        query = {"taskHub": self.task_hub} if self.task_hub else None
+        path = "/admin/host" + self.instance_path(instance_id, "history")
+        return self.request("GET", path, query=query, hub_params=False)
+
     def task_hub_admin(self, method: str, hub: str) -> Response:
         """`GET|DELETE {base_url}/admin/host/taskhubs/{hub}`, served by the local host (`durable host`)."""
         return self.request(method, "/admin/host/taskhubs/" + urllib.parse.quote(hub, safe=""), hub_params=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from durable_local.manage.client import InstanceQuery
@@ -15,7 +16,8 @@ from durable_local.manage.commands.options import (
     instance_id_option,
 )
 from durable_local.manage.context import Context
-from durable_local.manage.errors import EXIT_FAILURE, EXIT_OK, CliError
+from durable_local.manage.errors import EXIT_FAILURE, EXIT_OK, CliError, UsageError
+from durable_local.manage.export import fetch_record, write_records
 from durable_local.manage.output import (
     Progress,
     compact_json,
@@ -24,6 +26,7 @@ from durable_local.manage.output import (
     format_status,
 )
 from durable_local.manage.parsing import (
+    ACTIVE_STATUSES,
     TERMINAL_STATUSES,
     StatusListAction,
     format_datetime,
@@ -53,15 +56,71 @@ def get_runtime_status(ctx: Context) -> int:
 
 
 def get_history(ctx: Context) -> int:
-    status = ctx.status(ctx.args.id, show_input=True, show_history=True)
+    args = ctx.args
+    if args.export:
+        return export_histories(ctx)
+    if len(args.id or []) != 1 or any_filter(args):
+        raise UsageError("give one --id (several --id, or filters, only with --export)")
+    instance_id = args.id[0]
+    status = ctx.status(instance_id, show_input=True, show_history=True)
     events: list[dict[str, Any]] = list(status.get("historyEvents") or [])
     events.sort(key=lambda event: str(event.get("Timestamp") or ""))
-    if ctx.out.json:
+    if ctx.out.format == "jsonl":
+        ctx.out.emit_lines(events)
+    elif ctx.out.json:
         ctx.out.emit_json(events)
     elif events:
         ctx.out.line(format_history(events))
     else:
-        ctx.out.line(f"No history yet: instance '{ctx.args.id}' is {status.get('runtimeStatus')}.")
+        ctx.out.line(f"No history yet: instance '{instance_id}' is {status.get('runtimeStatus')}.")
+    return EXIT_OK
+
+
+def any_filter(args: Any) -> bool:
+    """Whether any of the instance filters was given."""
+    return any(
+        getattr(args, name, None)
+        for name in ("created_after", "created_before", "runtime_status", "instance_id_prefix", "top")
+    )
+
+
+def selected_ids(ctx: Context, *, default_statuses: tuple[str, ...]) -> list[str]:
+    """`--id`s as given, else the instances matching the filters (default statuses `default_statuses`), at most
+    `--top` of them (a sample), oldest first as the API lists them."""
+    args = ctx.args
+    if args.id:
+        if any_filter(args):
+            raise UsageError("give either --id or the filters, not both")
+        return list(dict.fromkeys(args.id))
+    query = instance_query(args)
+    query.statuses = query.statuses or list(default_statuses)
+    ids: list[str] = []
+    for items, _ in ctx.client.iter_pages(query, top=min(args.top or 500, 500)):
+        ids.extend(item["instanceId"] for item in items)
+        if args.top and len(ids) >= args.top:
+            return ids[: args.top]
+    return ids
+
+
+def export_histories(ctx: Context) -> int:
+    """`get-history --export PATH`: the records of the chosen instances, raw history where the host has it."""
+    ids = selected_ids(ctx, default_statuses=ACTIVE_STATUSES)
+    if not ids:
+        raise CliError(f"no instances match{ctx.in_hub()}; nothing was exported")
+    progress = Progress()
+    records = []
+    for number, instance_id in enumerate(ids, 1):
+        records.append(fetch_record(ctx, instance_id))
+        if len(ids) > 20:
+            progress.update(f"Exporting: {number}/{len(ids)}")
+    if len(ids) > 20:
+        progress.done()
+    written = write_records(Path(ctx.args.export), records)
+    kinds = sorted({str(record.get("historyKind")) for record in records})
+    if ctx.out.json:
+        ctx.out.emit_json({"exported": ids, "path": ctx.args.export, "historyKind": kinds})
+    else:
+        ctx.out.line(f"Exported {written} (history: {', '.join(kinds)}).")
     return EXIT_OK
 
 
@@ -83,17 +142,28 @@ def get_instances(ctx: Context) -> int:
         page_size = args.top or DEFAULT_ALL_PAGE_SIZE
         progress = Progress()
         instances: list[dict[str, Any]] = []
+        count = 0
         for number, (items, _) in enumerate(
             ctx.client.iter_pages(query, top=page_size, continuation_token=args.continuation_token), 1
         ):
-            instances.extend(items)
-            progress.update(f"Fetched {len(instances)} instances ({number} pages)...")
-        progress.done(f"Fetched {len(instances)} instances.")
+            count += len(items)
+            if ctx.out.format == "jsonl":
+                ctx.out.emit_lines(items)  # streamed: nothing accumulates
+            else:
+                instances.extend(items)
+            progress.update(f"Fetched {count} instances ({number} pages)...")
+        progress.done(f"Fetched {count} instances.")
         token = None
     else:
         instances, token = ctx.client.list_page(
             query, top=args.top or DEFAULT_TOP, continuation_token=args.continuation_token
         )
+        if ctx.out.format == "jsonl":
+            ctx.out.emit_lines(instances)
+            if token:
+                sys.stderr.write(f"Continuation token for next set of results: '{token}'\n")
+    if ctx.out.format == "jsonl":
+        return EXIT_OK
     if ctx.out.json:
         ctx.out.emit_json({"instances": instances, "continuationToken": token})
         return EXIT_OK
@@ -162,10 +232,16 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "show an instance's history events",
         get_history,
         common=common,
-        description="The history events of the instance, oldest first, with inputs and results.",
+        description="The history events of the instance, oldest first, with inputs and results. With "
+        "--export PATH, writes instance records (status and raw history, the archive format `durable replay` "
+        "reads) to a .json file, a .jsonl file or a folder: of the --id(s), or of the instances matching the "
+        "filters (default: Pending, Running, Suspended, ContinuedAsNew), at most --top.",
         example="durable get-history --id 0ab8c55a66644d68a3a8b220b12d209c",
     )
-    instance_id_option(p)
+    p.add_argument("--id", nargs="+", action="extend", metavar="ID", help="instance ID (several only with --export)")
+    p.add_argument("--export", metavar="PATH", help="write instance records to PATH (.json, .jsonl or a folder)")
+    filter_options(p, statuses_help="with --export: instances with these statuses")
+    p.add_argument("--top", type=positive_int, metavar="N", help="with --export: at most N instances (a sample)")
 
     p = add_command(
         subparsers,
