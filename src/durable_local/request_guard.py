@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ class RequestGuard:
             return too_large(self.max_body_bytes)
         return None
 
-    def middleware(self) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    def middleware(self) -> Middleware:
         @web.middleware
         async def request_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             refusal = self.check(request)

@@ -79,7 +79,9 @@ def history_payload(events: list[Event], *, show_input: bool, show_output: bool)
             scheduled[item["EventId"]] = item
         elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
                       EventType.SubOrchestrationInstanceFailed):
-            completed_ids.add(item.get("TaskScheduledId"))
+            scheduled_id = item.get("TaskScheduledId")
+            if isinstance(scheduled_id, int):
+                completed_ids.add(scheduled_id)
     result = []
     for item in events:
         kind = item["EventType"]

@@ -202,13 +202,13 @@ class Store:
                     "VALUES (?,?,?,?,?,?)",
                     [(hub, m.instance_id, m.execution_id, m.visible_at, m.event_type,
                       json.dumps(m.event, separators=(",", ":"))) for m in commit.messages])
-            for item in commit.work_items:
+            for work in commit.work_items:
                 cursor = db.execute(
                     "INSERT INTO work_items (hub, instance_id, execution_id, sequence_id, name, input, "
                     "lease_owner) VALUES (?,?,?,?,?,?,?)",
-                    (hub, item.instance_id, item.execution_id, item.sequence_id, item.name, item.input,
+                    (hub, work.instance_id, work.execution_id, work.sequence_id, work.name, work.input,
                      lease_owner))
-                item.id = cursor.lastrowid
+                work.id = cursor.lastrowid
         return commit.work_items
 
     # -- queries ---------------------------------------------------------------------------------------
