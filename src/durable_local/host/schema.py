@@ -8,9 +8,8 @@ the store (version 1 builds an index and fills the count summary) and so take lo
 
 Anyone who changes the schema appends a `Migration` to `MIGRATIONS`; never edit a released step.
 
-Version 1 (for a million instances; every index costs each insert and each purge a page write):
-- drops `instances_by_created`: a page without a status filter merges one `instances_by_status` range per
-  runtime status instead, and instance id prefix ranges are read from the primary key;
+Version 1 (for a million instances; every index costs each insert and each purge page writes, so instance
+id prefix ranges are read from the primary key rather than from an index of their own):
 - `instances_by_name (hub, name, runtime_status, created_time, instance_id)`: listing by orchestrator name,
   alone or with runtime statuses, in created order;
 - `instance_counts (hub, runtime_status, day, name, count)`: how many orchestration instances (not entities)
@@ -105,7 +104,6 @@ def _count_change(row: str, delta: int) -> str:
 
 
 V1_COUNTS = f"""
-DROP INDEX IF EXISTS instances_by_created;
 CREATE INDEX IF NOT EXISTS instances_by_name ON instances (hub, name, runtime_status, created_time, instance_id);
 CREATE TABLE IF NOT EXISTS instance_counts (
     hub TEXT NOT NULL,
@@ -164,7 +162,7 @@ def _statements(sql: str) -> list[str]:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "orchestrator name index instead of the created-time index; per-status, per-day counts",
+    Migration(1, "orchestrator name index; per-status, per-day instance counts",
               _script(V1_COUNTS)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -37,7 +37,7 @@ INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_ti
 CHECKPOINT_PAGES = 1_000  # SQLite's default automatic checkpoint threshold
 BULK_CHECKPOINT_PAGES = 16_384  # 64 MiB of 4 KiB pages, during bulk writes
 WAL_SIZE_LIMIT = 64 * 2**20
-PRIMARY_KEY = "NOT INDEXED"  # on a WITHOUT ROWID table: read the primary key's (hub, instance_id) b-tree itself
+PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
 PREFIX_RANGE_LIMIT = 5_000  # a prefix matching at most this many instances is read from its own index range
 CONTROL_EVENTS = (3, 19, 20)  # ExecutionTerminated, ExecutionSuspended, ExecutionResumed
@@ -248,10 +248,10 @@ class Store:
         - an instance id prefix that matches at most `prefix_range_limit` instances is read from its own
           range of the primary key (every other filter applied there) and sorted: a narrow prefix never
           walks the hub in created order;
-        - otherwise each runtime status (every status when none is given) is read from its own range of
-          `instances_by_status` (`instances_by_name` when an orchestrator name is given) in created order and
-          the ranges are merged; a broad prefix is then a filter on that walk, matched by at least one in
-          `prefix_range_limit` / (instances in the hub) entries.
+        - otherwise each runtime status is read from its own range of `instances_by_status` (or
+          `instances_by_name` when an orchestrator name is given, or `instances_by_created` without a status)
+          in created order and the ranges are merged; a broad prefix is then a filter on that walk, matched
+          by at least one in `prefix_range_limit` / (instances in the hub) entries.
         Keys are found in the index alone and only the page's rows are read.
         """
         hub = hub or self.hub
@@ -261,8 +261,8 @@ class Store:
         else:
             keys = []
             for status in self._status_ranges(query):
-                where, args = self._where(hub, query, (status,), after)
-                keys += self._keys(self._walk_index(query), where, args, top + 1)
+                where, args = self._where(hub, query, (status,) if status else (), after)
+                keys += self._keys(self._walk_index(query, status), where, args, top + 1)
             keys.sort()
         more = len(keys) > top
         page = self._instances(hub, [instance_id for _, instance_id in keys[:top]])
@@ -288,8 +288,10 @@ class Store:
         return [found[instance_id] for instance_id in instance_ids if instance_id in found]
 
     @staticmethod
-    def _status_ranges(query: InstanceQuery) -> tuple[RuntimeStatus, ...]:
-        return query.statuses or tuple(RuntimeStatus)
+    def _status_ranges(query: InstanceQuery) -> tuple[RuntimeStatus | None, ...]:
+        if query.statuses:
+            return query.statuses
+        return tuple(RuntimeStatus) if query.name is not None else (None,)
 
     def _prefix_is_narrow(self, hub: str, prefix: str) -> bool:
         row = self.db.execute(
@@ -299,7 +301,9 @@ class Store:
         return int(row[0]) <= self.prefix_range_limit
 
     @staticmethod
-    def _walk_index(query: InstanceQuery) -> str:
+    def _walk_index(query: InstanceQuery, status: RuntimeStatus | None) -> str:
+        if status is None:
+            return "INDEXED BY instances_by_created"
         return "INDEXED BY " + ("instances_by_name" if query.name is not None else "instances_by_status")
 
     @staticmethod
@@ -354,9 +358,9 @@ class Store:
                     f"SELECT instance_id FROM instances {PRIMARY_KEY} WHERE {where} LIMIT ?", (*args, limit))]
             else:
                 for status in self._status_ranges(query):
-                    where, args = self._where(hub, query, (status,), None)
+                    where, args = self._where(hub, query, (status,) if status else (), None)
                     ids += [row[0] for row in db.execute(
-                        f"SELECT instance_id FROM instances {self._walk_index(query)} WHERE {where} LIMIT ?",
+                        f"SELECT instance_id FROM instances {self._walk_index(query, status)} WHERE {where} LIMIT ?",
                         (*args, limit - len(ids)))]
                     if len(ids) >= limit:
                         break
