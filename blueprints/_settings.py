@@ -1,10 +1,14 @@
 """App settings the functions read, with their defaults; read at call time, never at import time."""
 
+import math
 import os
 from dataclasses import dataclass
 
 from blueprints._http import RequestError
 from blueprints._status import terminal_status_names
+
+MAX_RETENTION_DAYS = 100_000  # about 270 years: older cut-offs fall before Azure Table's first date (1601)
+MAX_TIME_BUDGET_SECONDS = 86_400
 
 
 class SettingError(RequestError):
@@ -19,14 +23,19 @@ def setting(name: str, default: str) -> str:
     return value or default
 
 
-def number_setting(name: str, default: float) -> float:
+def number_setting(name: str, default: float, maximum: float = math.inf) -> float:
+    """A non-negative, finite number setting, at most `maximum`; anything else fails closed (SettingError)."""
     raw = setting(name, str(default))
     try:
         value = float(raw)
     except ValueError as error:
         raise SettingError(f"app setting {name} must be a number, not '{raw}'") from error
+    if not math.isfinite(value):
+        raise SettingError(f"app setting {name} must be a finite number, not '{raw}'")
     if value < 0:
         raise SettingError(f"app setting {name} must not be negative, not '{raw}'")
+    if value > maximum:
+        raise SettingError(f"app setting {name} must be at most {maximum:g}, not '{raw}'")
     return value
 
 
@@ -46,12 +55,12 @@ class PurgeSettings:
             names = terminal_status_names([s for s in statuses if s], "PURGE_RUNTIME_STATUSES")
         except RequestError as error:
             raise SettingError(error.message) from error
-        window_hours = number_setting("PURGE_WINDOW_HOURS", 24)
+        window_hours = number_setting("PURGE_WINDOW_HOURS", 24, MAX_RETENTION_DAYS * 24)
         if window_hours <= 0:
             raise SettingError("app setting PURGE_WINDOW_HOURS must be greater than zero")
         return cls(
-            retention_days=number_setting("RETENTION_DAYS", 30),
+            retention_days=number_setting("RETENTION_DAYS", 30, MAX_RETENTION_DAYS),
             runtime_statuses=names or ("Completed",),
             window_hours=window_hours,
-            time_budget_seconds=number_setting("PURGE_TIME_BUDGET_SECONDS", 240),
+            time_budget_seconds=number_setting("PURGE_TIME_BUDGET_SECONDS", 240, MAX_TIME_BUDGET_SECONDS),
         )

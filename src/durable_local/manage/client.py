@@ -163,8 +163,11 @@ class DurableClient:
 
     @staticmethod
     def expect(response: Response, *codes: int) -> Response:
-        """`response` if its status is one of `codes`, else an `ApiError` (with a hint for 401/403)."""
-        if response.status in codes:
+        """`response` if its status is one of `codes`, else an `ApiError` (with a hint for 401/403).
+
+        A 5xx passes only when it carries an instance status (a Failed instance asked for with
+        `returnInternalServerErrorOnFailure`): any other server error ends the command with a non-zero exit."""
+        if response.status in codes and (response.status < 500 or _is_status_object(response)):
             return response
         detail = response.detail()
         if response.status in (401, 403) and not detail:
@@ -247,3 +250,11 @@ class DurableClient:
     def task_hub_admin(self, method: str, hub: str) -> Response:
         """`GET|DELETE {base_url}/admin/host/taskhubs/{hub}`, served by the local host (`durable host`)."""
         return self.request(method, "/admin/host/taskhubs/" + urllib.parse.quote(hub, safe=""), hub_params=False)
+
+
+def _is_status_object(response: Response) -> bool:
+    try:
+        data = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and "runtimeStatus" in data and "instanceId" in data

@@ -52,7 +52,7 @@ class Context:
         if response.status == 404:
             raise self.not_found(instance_id)
         status = self.client.expect(response, 200, 202, 500).json()
-        if not isinstance(status, dict):
+        if not isinstance(status, dict) or "runtimeStatus" not in status:
             raise CliError(f"GET {response.url} did not return a status object")
         return status
 
