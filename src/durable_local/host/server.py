@@ -8,7 +8,8 @@ Paths, in order:
 - `/admin/host/status`; with `--testing`: `/admin/host/clock/advance`, `/admin/host/idle`, `/admin/host/seed`;
   `/admin/host/taskhubs/{hub}` (GET describes; DELETE deletes that hub's data, `durable delete-task-hub`, and
   only with `--testing`: without it a 403 says so);
-  `/admin/host/instances` and `/admin/host/counts` (`insights_api`: listing by name, counts, histograms).
+  `/admin/host/instances` and `/admin/host/counts` (`insights_api`: listing by name, counts, histograms);
+  `/admin/host/instances/{id}/history` (GET: raw history, `raw_history`; `durable replay` and `--export`).
 - `/{routePrefix}/{route}`: HTTP triggers, route templates matched with ASP.NET precedence.
 
 Every request first passes the `RequestGuard` (durable_local.request_guard): Host header, cross-site and body
@@ -38,6 +39,7 @@ from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
 from durable_local.host.json_input import JsonInputError, parse_json_body
+from durable_local.host.raw_history import is_raw_history_path, raw_history_response
 from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
 from durable_local.host.timers import TimerTriggers
@@ -190,6 +192,8 @@ class HostServer:
                 log.warning("deleted task hub %s: %s", hub, counts)
                 return web.json_response({"taskHub": hub, "deleted": counts})
             return web.Response(status=405)
+        if is_raw_history_path(path):
+            return raw_history_response(engine.store, self.api.hub, request, original)
         if (reply := await insights_api.handle(self.api, request, original)) is not None:
             return reply
         if not self.testing:
