@@ -77,3 +77,25 @@ class PurgeSettings:
             window_hours=window_hours,
             time_budget_seconds=number_setting("PURGE_TIME_BUDGET_SECONDS", 240),
         )
+
+
+@dataclass(frozen=True)
+class BulkSettings:
+    """How bulk operations run: instances acted on at once, and instances per page (one continue-as-new each)."""
+
+    concurrency: int
+    page_size: int
+
+    @classmethod
+    def from_environment(cls) -> "BulkSettings":
+        concurrency = int(number_setting("BULK_CONCURRENCY", 16))
+        page_size = int(number_setting("BULK_PAGE_SIZE", 500))
+        if not 1 <= concurrency <= MAX_BULK_CONCURRENCY:
+            raise SettingError(f"app setting BULK_CONCURRENCY must be from 1 to {MAX_BULK_CONCURRENCY}")
+        if not 1 <= page_size <= MAX_BULK_PAGE_SIZE:
+            raise SettingError(f"app setting BULK_PAGE_SIZE must be from 1 to {MAX_BULK_PAGE_SIZE}")
+        return cls(concurrency=concurrency, page_size=page_size)
+
+
+MAX_BULK_CONCURRENCY = 200
+MAX_BULK_PAGE_SIZE = 1000
