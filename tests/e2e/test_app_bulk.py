@@ -183,3 +183,22 @@ def test_kill_mid_run_then_restart_finishes_every_instance(azurite):
         assert output["done"] + output["skipped"] == output["matched"]
         assert output["done"] >= 190  # at most the page in progress at the kill is repeated (skipped)
         assert all(status_of(host, i)["runtimeStatus"] == "Terminated" for i in ids)
+
+
+def test_rewind_every_instance_that_failed_on_a_missing_configuration(app, azurite):
+    from azure.data.tables import TableServiceClient
+
+    prefix = unique("bulk-rewind")
+    warehouse = unique("east").replace("-", "")
+    ids = start_many(app, "OrderFulfillment", prefix, 40, {"orderId": "o", "warehouse": warehouse})
+    raised = run_bulk(app, "raiseEvent", f"instanceIdPrefix={prefix}&eventName=ApprovalEvent",
+                      {"eventData": {"approvedBy": "bulk"}})
+    assert raised["output"]["done"] == 40
+    wait_all(app, ids, {"Failed"})
+    with TableServiceClient.from_connection_string(azurite.connection_string) as service:
+        table = service.create_table_if_not_exists("OperatorSettings")
+        table.upsert_entity({"PartitionKey": "warehouses", "RowKey": warehouse, "Carrier": "Contoso Freight"})
+
+    final = run_bulk(app, "rewind", f"runtimeStatus=Failed&instanceIdPrefix={prefix}&reason=carrier%20added")
+    assert (final["output"]["matched"], final["output"]["done"]) == (40, 40)
+    wait_all(app, ids, {"Completed"})
