@@ -102,7 +102,8 @@ def _answer(instance_id: str, status: int, detail: str, accepted: tuple[int, ...
         return Outcome(instance_id, "skipped", "no such instance (already purged?)")
     if status == 410:
         return Outcome(instance_id, "skipped", "it has already finished")
-    if status == 400:  # the API's InvalidOperation: the instance is no longer in a state that allows it
+    if status in (400, 409) or (status == 500 and "InvalidOperation" in detail):
+        # the API's InvalidOperationException: the instance is no longer in a state that allows it
         return Outcome(instance_id, "skipped", f"not in a state that allows it: {detail}")
     return Outcome(instance_id, "failed", f"HTTP {status}: {detail}")
 
