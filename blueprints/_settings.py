@@ -54,12 +54,11 @@ def storage_connection() -> str:
 
 @dataclass(frozen=True)
 class PurgeSettings:
-    """How the daily purge works: what it deletes and how long it may run."""
+    """How the daily retention purge works: what it deletes, in windows of how many hours."""
 
     retention_days: float
     runtime_statuses: tuple[str, ...]
     window_hours: float
-    time_budget_seconds: float
 
     @classmethod
     def from_environment(cls) -> "PurgeSettings":
@@ -75,7 +74,6 @@ class PurgeSettings:
             retention_days=number_setting("RETENTION_DAYS", 30),
             runtime_statuses=names or ("Completed",),
             window_hours=window_hours,
-            time_budget_seconds=number_setting("PURGE_TIME_BUDGET_SECONDS", 240),
         )
 
 

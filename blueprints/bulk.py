@@ -45,6 +45,7 @@ from blueprints._instances import check_status_response, in_url
 from blueprints._management_api import InstanceQuery, format_time, query_instances
 from blueprints._settings import MAX_BULK_CONCURRENCY, BulkSettings
 from blueprints._status import runtime_status_names
+from blueprints.retention import RETENTION_ORCHESTRATOR
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ bp = df.Blueprint()
 Orchestration = Generator[Any, Any, Any]
 
 BULK_ORCHESTRATOR = "BulkOperation"
-RETENTION_ORCHESTRATOR = "RetentionPurge"
+
 MANAGEMENT_ORCHESTRATORS = frozenset({BULK_ORCHESTRATOR.lower(), RETENTION_ORCHESTRATOR.lower()})
 MAX_INSTANCE_IDS = 10_000
 DRY_RUN_SHOWN = 100

@@ -1,0 +1,172 @@
+"""The daily retention purge, as a durable orchestration started by a timer trigger.
+
+`purge_history_timer` runs on `PURGE_SCHEDULE` (default midnight UTC) and starts the `RetentionPurge`
+orchestration under the instance ID `retention-purge-{yyyy-mm-dd}` (the day of the occurrence): a second
+trigger on the same day finds that instance and starts nothing.
+
+The orchestration purges instances in `PURGE_RUNTIME_STATUSES` created more than `RETENTION_DAYS` before it
+started, in `PURGE_WINDOW_HOURS` windows of creation time, oldest first, one activity per window, and
+continues as new every few windows, so it has no time budget and no function timeout to fit in: a backlog
+of any size is cleared in one run, and a host restart resumes it at the window it was in. Its custom status
+is the progress (`{"cutoff", "windowStart", "windowEnd", "windows", "purged"}`), its output the totals.
+
+With `ARCHIVE_CONTAINER` set, each window's instances are written to Azure Blob storage first (see
+`_archive.py`) and only those whose archive write succeeded are purged.
+"""
+
+import logging
+import os
+from collections.abc import Generator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from blueprints import _params
+from blueprints._management_api import InstanceQuery, query_instances_page
+from blueprints._settings import PurgeSettings
+
+logger = logging.getLogger(__name__)
+
+bp = df.Blueprint()
+
+Orchestration = Generator[Any, Any, Any]
+
+RETENTION_ORCHESTRATOR = "RetentionPurge"
+# The oldest creation time a purge window starts from (Azure Table's minimum date).
+EARLIEST = datetime(1601, 1, 1, tzinfo=UTC)
+PROBE_SIZE = 100
+WINDOWS_PER_EPISODE = 8
+# Midnight UTC (NCRONTAB with seconds); the docs' `0 0 12 * * *` would be noon.
+DEFAULT_PURGE_SCHEDULE = "0 0 0 * * *"
+
+
+def purge_schedule() -> str:
+    """The timer's schedule: `%PURGE_SCHEDULE%` when that app setting is set, else midnight UTC.
+
+    A `%SETTING%` schedule has no fallback in the Functions host (an unset setting stops the function from
+    loading), so the default is chosen here. Read when the app is indexed, which is when a timer's schedule
+    is fixed anyway: changing an app setting in Azure restarts the app.
+    """
+    return "%PURGE_SCHEDULE%" if os.environ.get("PURGE_SCHEDULE", "").strip() else DEFAULT_PURGE_SCHEDULE
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def parse(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def run_instance_id(day: datetime) -> str:
+    return f"retention-purge-{day.astimezone(UTC):%Y-%m-%d}"
+
+
+def occurrence(timer: func.TimerRequest) -> datetime:
+    """When this timer occurrence was due: `ScheduleStatus.Next` as the trigger passes it, else now."""
+    status = timer.schedule_status or {}
+    due = status.get("Next") if isinstance(status, dict) else None
+    if isinstance(due, str) and due:
+        try:
+            return parse(due)
+        except ValueError:
+            logger.warning("cannot read the timer's ScheduleStatus.Next %r; using the current time", due)
+    return datetime.now(UTC)
+
+
+@bp.timer_trigger(arg_name="timer", schedule=purge_schedule())
+@bp.durable_client_input(client_name="client")
+async def purge_history_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
+    settings = PurgeSettings.from_environment()
+    instance_id = run_instance_id(occurrence(timer))
+    existing = await client.get_status(instance_id)
+    if existing and existing.runtime_status is not None:
+        logger.info("Retention purge: instance '%s' already exists (%s); one run per day.", instance_id,
+                    existing.runtime_status.value)
+        return
+    state = {"retentionDays": settings.retention_days, "statuses": list(settings.runtime_statuses),
+             "windowHours": settings.window_hours, "archive": bool(os.environ.get("ARCHIVE_CONTAINER", "").strip()),
+             "cutoff": None, "windowStart": None, "windowEnd": None, "windows": 0, "purged": 0,
+             "archiveFailures": 0}
+    try:
+        await client.start_new(RETENTION_ORCHESTRATOR, instance_id, state)
+    except Exception as error:  # a trigger racing this one on another instance of the app started it
+        logger.warning("Retention purge: could not start '%s': %s", instance_id, error)
+        return
+    logger.info("Retention purge: started instance '%s' (statuses %s, older than %g days).", instance_id,
+                ",".join(settings.runtime_statuses), settings.retention_days)
+
+
+def _progress(state: dict[str, Any], phase: str) -> dict[str, Any]:
+    return {"phase": phase, "cutoff": state["cutoff"], "windowStart": state["windowStart"],
+            "windowEnd": state["windowEnd"], "windows": state["windows"], "purged": state["purged"],
+            "archiveFailures": state["archiveFailures"]}
+
+
+def _finish(context: df.DurableOrchestrationContext, state: dict[str, Any]) -> dict[str, Any]:
+    context.set_custom_status(_progress(state, "finished"))
+    if not context.is_replaying:
+        logger.info("Retention purge: purged %d instances (%s) created before %s in %d windows.",
+                    state["purged"], ",".join(state["statuses"]), state["cutoff"], state["windows"])
+    return {"cutoff": state["cutoff"], "windows": state["windows"], "purged": state["purged"],
+            "archiveFailures": state["archiveFailures"]}
+
+
+@bp.function_name(RETENTION_ORCHESTRATOR)
+@bp.orchestration_trigger(context_name="context", orchestration=RETENTION_ORCHESTRATOR)
+def retention_purge(context: df.DurableOrchestrationContext) -> Orchestration:
+    state: dict[str, Any] = context.get_input()
+    window = timedelta(hours=float(state["windowHours"]))
+    if state["cutoff"] is None:
+        now = context.current_utc_datetime
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        cutoff = now - timedelta(days=float(state["retentionDays"]))
+        state["cutoff"] = iso(cutoff)
+        oldest = yield context.call_activity("RetentionOldest", {"statuses": state["statuses"],
+                                                                 "cutoff": state["cutoff"]})
+        if oldest is None:
+            return _finish(context, state)
+        state["windowStart"], state["windowEnd"] = iso(EARLIEST), iso(min(parse(oldest) + window, cutoff))
+    cutoff = parse(state["cutoff"])
+    for _ in range(WINDOWS_PER_EPISODE):
+        context.set_custom_status(_progress(state, "purging"))
+        result = yield context.call_activity("RetentionPurgeWindow", {
+            "start": state["windowStart"], "end": state["windowEnd"], "statuses": state["statuses"],
+            "archive": state["archive"], "runId": context.instance_id, "window": state["windows"]})
+        state["purged"] += int(result["purged"])
+        state["archiveFailures"] += int(result.get("archiveFailures", 0))
+        state["windows"] += 1
+        end = parse(state["windowEnd"])
+        if end >= cutoff:
+            return _finish(context, state)
+        state["windowStart"], state["windowEnd"] = iso(end), iso(min(end + window, cutoff))
+    context.set_custom_status(_progress(state, "purging"))
+    context.continue_as_new(state)
+    return None
+
+
+@bp.function_name("RetentionOldest")
+@bp.activity_trigger(input_name="request", activity="RetentionOldest")
+@bp.durable_client_input(client_name="client")
+async def retention_oldest(request: dict[str, Any], client: df.DurableOrchestrationClient) -> str | None:
+    """The oldest creation time on one page of purge candidates (an estimate: pages are not sorted)."""
+    query = InstanceQuery(created_time_to=parse(request["cutoff"]), runtime_status=tuple(request["statuses"]),
+                          show_input=False)
+    page = await query_instances_page(client, query, PROBE_SIZE)
+    times = [_params.parse_datetime("createdTime", item["createdTime"])
+             for item in page.instances if item.get("createdTime")]
+    return iso(min(times)) if times else None
+
+
+@bp.function_name("RetentionPurgeWindow")
+@bp.activity_trigger(input_name="request", activity="RetentionPurgeWindow")
+@bp.durable_client_input(client_name="client")
+async def retention_purge_window(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """Purge one creation-time window (archiving it first when the run archives)."""
+    start, end = parse(request["start"]), parse(request["end"])
+    statuses = [df.OrchestrationRuntimeStatus(name) for name in request["statuses"]]
+    result = await client.purge_instance_history_by(start, end, statuses)
+    return {"purged": result.instances_deleted, "archiveFailures": 0}
