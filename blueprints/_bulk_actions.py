@@ -120,8 +120,10 @@ async def _status(session: aiohttp.ClientSession, urls: dict[str, Any],
         return body if isinstance(body, dict) else None
 
 
-async def _purge(session: aiohttp.ClientSession, instance_id: str, urls: dict[str, Any]) -> Outcome:
+async def purge_terminal(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient,
+                         instance_id: str) -> Outcome:
     """Purge only a terminal instance: read its status, then delete its history."""
+    urls = management_payload(client, instance_id)
     status = await _status(session, urls)
     if status is None:
         return Outcome(instance_id, "skipped", "no such instance (already purged?)")
@@ -175,7 +177,7 @@ async def act(session: aiohttp.ClientSession, client: df.DurableOrchestrationCli
             if options.excluded(status.get("name")):
                 return Outcome(instance_id, "skipped", f"it is a management orchestration ({status.get('name')})")
         if operation == "purge":
-            return await _purge(session, instance_id, urls)
+            return await purge_terminal(session, client, instance_id)
         if operation == "restart":
             return await _restart(session, client, instance_id, urls, options)
         if operation == "raiseEvent":

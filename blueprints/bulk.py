@@ -39,6 +39,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints import _params
+from blueprints._archive import archive_container, archive_then_purge
 from blueprints._bulk_actions import ALLOWED_STATUSES, OPERATIONS, ActionOptions, act_on_all
 from blueprints._http import bad_request, json_errors, json_response
 from blueprints._instances import check_status_response, in_url
@@ -267,7 +268,7 @@ def bulk_operation(context: df.DurableOrchestrationContext) -> Orchestration:
         result = yield context.call_activity("BulkApply", {
             "operation": state["operation"], "instanceIds": batch, "concurrency": state["concurrency"],
             "reason": state["reason"], "eventName": state["eventName"], "eventData": state["eventData"],
-            "bulkInstanceId": context.instance_id, "checkNames": ids is not None})
+            "bulkInstanceId": context.instance_id, "checkNames": ids is not None, "page": state["page"]})
         for key in ("done", "failed", "skipped"):
             state["progress"][key] += result[key]
         state["failuresTotal"] += result["failed"]
@@ -300,7 +301,13 @@ async def bulk_apply(request: dict[str, Any], client: df.DurableOrchestrationCli
                             reason=request.get("reason") or "", event_name=request.get("eventName"),
                             event_data=request.get("eventData"), check_names=bool(request.get("checkNames")),
                             excluded=is_management_orchestration)
-    outcomes = await act_on_all(client, list(request["instanceIds"]), options, int(request["concurrency"]))
+    ids = list(request["instanceIds"])
+    container = archive_container()
+    if options.operation == "purge" and container:
+        archived = await archive_then_purge(client, ids, options.bulk_instance_id, int(request["page"]), container)
+        outcomes = archived.outcomes
+    else:
+        outcomes = await act_on_all(client, ids, options, int(request["concurrency"]))
     counts = {key: sum(1 for o in outcomes if o.result == key) for key in ("done", "failed", "skipped")}
     failures = [o.as_json() for o in outcomes if o.result == "failed"][:MAX_FAILURES_KEPT]
     logger.info("Bulk %s (%s): %s", options.operation, options.bulk_instance_id, counts)

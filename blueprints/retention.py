@@ -24,7 +24,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints import _params
-from blueprints._management_api import InstanceQuery, query_instances_page
+from blueprints._archive import archive_container, archive_then_purge
+from blueprints._management_api import InstanceQuery, query_instances, query_instances_page
 from blueprints._settings import PurgeSettings
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ RETENTION_ORCHESTRATOR = "RetentionPurge"
 EARLIEST = datetime(1601, 1, 1, tzinfo=UTC)
 PROBE_SIZE = 100
 WINDOWS_PER_EPISODE = 8
+ARCHIVE_BATCH = 500
 # Midnight UTC (NCRONTAB with seconds); the docs' `0 0 12 * * *` would be noon.
 DEFAULT_PURGE_SCHEDULE = "0 0 0 * * *"
 
@@ -167,6 +169,24 @@ async def retention_oldest(request: dict[str, Any], client: df.DurableOrchestrat
 async def retention_purge_window(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
     """Purge one creation-time window (archiving it first when the run archives)."""
     start, end = parse(request["start"]), parse(request["end"])
-    statuses = [df.OrchestrationRuntimeStatus(name) for name in request["statuses"]]
-    result = await client.purge_instance_history_by(start, end, statuses)
-    return {"purged": result.instances_deleted, "archiveFailures": 0}
+    container = archive_container() if request.get("archive") else None
+    if container is None:
+        statuses = [df.OrchestrationRuntimeStatus(name) for name in request["statuses"]]
+        result = await client.purge_instance_history_by(start, end, statuses)
+        return {"purged": result.instances_deleted, "archiveFailures": 0}
+    query = InstanceQuery(created_time_from=start, created_time_to=end, runtime_status=tuple(request["statuses"]),
+                          show_input=False)
+    purged = failures = page_number = 0
+    token: str | None = None
+    while True:  # list a page, archive it, purge what was archived; tokens are keys, so purging keeps the place
+        page = await query_instances(client, query, ARCHIVE_BATCH, token)
+        ids = [str(item["instanceId"]) for item in page.instances]
+        if ids:
+            batch = int(request["window"]) * 1000 + page_number
+            archived = await archive_then_purge(client, ids, str(request["runId"]), batch, container)
+            purged += archived.count("done")
+            failures += archived.count("failed")
+            page_number += 1
+        token = page.continuation_token
+        if token is None:
+            return {"purged": purged, "archiveFailures": failures}
