@@ -5,10 +5,11 @@ orchestration under the instance ID `retention-purge-{yyyy-mm-dd}` (the day of t
 trigger on the same day finds that instance and starts nothing.
 
 The orchestration purges instances in `PURGE_RUNTIME_STATUSES` created more than `RETENTION_DAYS` before it
-started, in `PURGE_WINDOW_HOURS` windows of creation time, oldest first, one activity per window, and
-continues as new every few windows, so it has no time budget and no function timeout to fit in: a backlog
-of any size is cleared in one run, and a host restart resumes it at the window it was in. Its custom status
-is the progress (`{"cutoff", "windowStart", "windowEnd", "windows", "purged"}`), its output the totals.
+started, in `PURGE_WINDOW_HOURS` windows of creation time, oldest first (one purge request per window), in
+activities of about 5 seconds each, continuing as new after each activity: it has no time budget and no
+function timeout to fit in, a backlog of any size is cleared in one run, and a host restart resumes it at the
+windows it was in. Its custom status is the progress (`{"phase", "cutoff", "windowStart", "windowEnd",
+"windows", "purged", "archiveFailures"}`), its output the totals.
 
 With `ARCHIVE_CONTAINER` set, each window's instances are written to Azure Blob storage first (see
 `_archive.py`) and only those whose archive write succeeded are purged.
@@ -16,6 +17,7 @@ With `ARCHIVE_CONTAINER` set, each window's instances are written to Azure Blob 
 
 import logging
 import os
+import time
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,7 +40,8 @@ RETENTION_ORCHESTRATOR = "RetentionPurge"
 # The oldest creation time a purge window starts from (Azure Table's minimum date).
 EARLIEST = datetime(1601, 1, 1, tzinfo=UTC)
 PROBE_SIZE = 100
-WINDOWS_PER_EPISODE = 8
+# How long one activity purges windows before the orchestration records progress and continues as new.
+ACTIVITY_SECONDS = 5.0
 ARCHIVE_BATCH = 500
 # Midnight UTC (NCRONTAB with seconds); the docs' `0 0 12 * * *` would be noon.
 DEFAULT_PURGE_SCHEDULE = "0 0 0 * * *"
@@ -132,19 +135,17 @@ def retention_purge(context: df.DurableOrchestrationContext) -> Orchestration:
         if oldest is None:
             return _finish(context, state)
         state["windowStart"], state["windowEnd"] = iso(EARLIEST), iso(min(parse(oldest) + window, cutoff))
-    cutoff = parse(state["cutoff"])
-    for _ in range(WINDOWS_PER_EPISODE):
-        context.set_custom_status(_progress(state, "purging"))
-        result = yield context.call_activity("RetentionPurgeWindow", {
-            "start": state["windowStart"], "end": state["windowEnd"], "statuses": state["statuses"],
-            "archive": state["archive"], "runId": context.instance_id, "window": state["windows"]})
-        state["purged"] += int(result["purged"])
-        state["archiveFailures"] += int(result.get("archiveFailures", 0))
-        state["windows"] += 1
-        end = parse(state["windowEnd"])
-        if end >= cutoff:
-            return _finish(context, state)
-        state["windowStart"], state["windowEnd"] = iso(end), iso(min(end + window, cutoff))
+    context.set_custom_status(_progress(state, "purging"))
+    result = yield context.call_activity("RetentionPurgeWindows", {
+        "start": state["windowStart"], "end": state["windowEnd"], "cutoff": state["cutoff"],
+        "windowHours": state["windowHours"], "statuses": state["statuses"], "archive": state["archive"],
+        "runId": context.instance_id, "window": state["windows"]})
+    state["purged"] += int(result["purged"])
+    state["archiveFailures"] += int(result["archiveFailures"])
+    state["windows"] += int(result["windows"])
+    if result["finished"]:
+        return _finish(context, state)
+    state["windowStart"], state["windowEnd"] = result["windowStart"], result["windowEnd"]
     context.set_custom_status(_progress(state, "purging"))
     context.continue_as_new(state)
     return None
@@ -163,18 +164,38 @@ async def retention_oldest(request: dict[str, Any], client: df.DurableOrchestrat
     return iso(min(times)) if times else None
 
 
-@bp.function_name("RetentionPurgeWindow")
-@bp.activity_trigger(input_name="request", activity="RetentionPurgeWindow")
+@bp.function_name("RetentionPurgeWindows")
+@bp.activity_trigger(input_name="request", activity="RetentionPurgeWindows")
 @bp.durable_client_input(client_name="client")
-async def retention_purge_window(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """Purge one creation-time window (archiving it first when the run archives)."""
-    start, end = parse(request["start"]), parse(request["end"])
+async def retention_purge_windows(request: dict[str, Any],
+                                  client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """Purge consecutive windows, oldest first, for about `ACTIVITY_SECONDS`; say where the next call starts."""
+    start, end, cutoff = parse(request["start"]), parse(request["end"]), parse(request["cutoff"])
+    window = timedelta(hours=float(request["windowHours"]))
     container = archive_container() if request.get("archive") else None
+    deadline = time.monotonic() + ACTIVITY_SECONDS
+    purged = failures = windows = 0
+    while True:
+        index = int(request["window"]) + windows
+        done, failed = await purge_window(client, start, end, request["statuses"], container,
+                                          str(request["runId"]), index)
+        purged, failures, windows = purged + done, failures + failed, windows + 1
+        if end >= cutoff:
+            return {"purged": purged, "archiveFailures": failures, "windows": windows, "finished": True}
+        start, end = end, min(end + window, cutoff)
+        if time.monotonic() >= deadline:
+            return {"purged": purged, "archiveFailures": failures, "windows": windows, "finished": False,
+                    "windowStart": iso(start), "windowEnd": iso(end)}
+
+
+async def purge_window(client: df.DurableOrchestrationClient, start: datetime, end: datetime,
+                       statuses: list[str], container: str | None, run_id: str, window: int) -> tuple[int, int]:
+    """Purge one creation-time window (archiving it first when `container` is set): (purged, failed)."""
     if container is None:
-        statuses = [df.OrchestrationRuntimeStatus(name) for name in request["statuses"]]
-        result = await client.purge_instance_history_by(start, end, statuses)
-        return {"purged": result.instances_deleted, "archiveFailures": 0}
-    query = InstanceQuery(created_time_from=start, created_time_to=end, runtime_status=tuple(request["statuses"]),
+        result = await client.purge_instance_history_by(
+            start, end, [df.OrchestrationRuntimeStatus(name) for name in statuses])
+        return result.instances_deleted, 0
+    query = InstanceQuery(created_time_from=start, created_time_to=end, runtime_status=tuple(statuses),
                           show_input=False)
     purged = failures = page_number = 0
     token: str | None = None
@@ -182,11 +203,10 @@ async def retention_purge_window(request: dict[str, Any], client: df.DurableOrch
         page = await query_instances(client, query, ARCHIVE_BATCH, token)
         ids = [str(item["instanceId"]) for item in page.instances]
         if ids:
-            batch = int(request["window"]) * 1000 + page_number
-            archived = await archive_then_purge(client, ids, str(request["runId"]), batch, container)
+            archived = await archive_then_purge(client, ids, run_id, window * 1000 + page_number, container)
             purged += archived.count("done")
             failures += archived.count("failed")
             page_number += 1
         token = page.continuation_token
         if token is None:
-            return {"purged": purged, "archiveFailures": failures}
+            return purged, failures
