@@ -1,7 +1,8 @@
 """Archive before purge: write instances to Azure Blob storage, then purge only what was written.
 
 Opt-in with the app setting `ARCHIVE_CONTAINER` (a blob container name; created when missing). The storage
-account is the one of the app's own tables (`APP_STORAGE_CONNECTION`, else `AzureWebJobsStorage`).
+account is the one of the app's own tables (connection `APP_STORAGE_CONNECTION`, else `AzureWebJobsStorage`,
+either as a connection string or identity-based, through `_storage.blob_service`).
 
 Each batch becomes one JSON Lines blob, `{taskHub}/{yyyy-mm-dd}/{runId}-{batch:05d}.jsonl`, one object per
 instance in the shared archive format (docs/archive-format.md):
@@ -27,13 +28,13 @@ from typing import Any
 import aiohttp
 import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob.aio import BlobServiceClient
 
 from blueprints._bulk_actions import Outcome, purge_terminal
 from blueprints._instances import management_payload
 from blueprints._management_api import task_hub
-from blueprints._settings import storage_connection
 from blueprints._status import TERMINAL_STATUSES
+from blueprints._storage import blob_service, first_configured
+from blueprints._tables import APP_STORAGE_CONNECTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ async def _full_status(session: aiohttp.ClientSession, client: df.DurableOrchest
 async def write_batch(container: str, name: str, lines: list[dict[str, Any]]) -> None:
     """Write one JSON Lines blob (overwriting a previous attempt of the same batch)."""
     data = "".join(json.dumps(line, separators=(",", ":"), allow_nan=False) + "\n" for line in lines).encode()
-    async with BlobServiceClient.from_connection_string(storage_connection()) as service:
+    async with blob_service(first_configured(*APP_STORAGE_CONNECTIONS).name) as service:
         container_client = service.get_container_client(container)
         with suppress(ResourceExistsError):
             await container_client.create_container()

@@ -40,6 +40,7 @@ import azure.functions as func
 
 from blueprints import _params
 from blueprints._archive import archive_container, archive_then_purge
+from blueprints._audit import audit
 from blueprints._bulk_actions import ALLOWED_STATUSES, OPERATIONS, ActionOptions, act_on_all
 from blueprints._http import bad_request, json_errors, json_response
 from blueprints._instances import check_status_response, in_url
@@ -216,6 +217,9 @@ async def start_bulk_operation(
         "progress": {"matched": 0, "done": 0, "failed": 0, "skipped": 0}, "failures": [], "failuresTotal": 0,
     }
     await client.start_new(BULK_ORCHESTRATOR, in_url(bulk_id), state)
+    audit(f"bulk-{operation}-started", headers=req.headers, instance_filter=spec.as_json() if spec else None,
+          reason=state["reason"] or None, count=len(ids) if ids is not None else None, bulkInstanceId=bulk_id,
+          instanceIds=ids[:DRY_RUN_SHOWN] if ids is not None else None)
     logger.info("Started bulk %s as instance '%s' on %s.", operation, bulk_id,
                 f"{len(ids)} listed IDs" if ids is not None else spec)
     return check_status_response(client, req, bulk_id)
@@ -310,5 +314,8 @@ async def bulk_apply(request: dict[str, Any], client: df.DurableOrchestrationCli
         outcomes = await act_on_all(client, ids, options, int(request["concurrency"]))
     counts = {key: sum(1 for o in outcomes if o.result == key) for key in ("done", "failed", "skipped")}
     failures = [o.as_json() for o in outcomes if o.result == "failed"][:MAX_FAILURES_KEPT]
+    if options.operation != "raiseEvent" and counts["done"]:
+        audit(f"bulk-{options.operation}", trigger="orchestration", reason=options.reason or None,
+              count=counts["done"], bulkInstanceId=options.bulk_instance_id, page=request.get("page"))
     logger.info("Bulk %s (%s): %s", options.operation, options.bulk_instance_id, counts)
     return {**counts, "failures": failures}

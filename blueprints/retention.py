@@ -6,10 +6,10 @@ trigger on the same day finds that instance and starts nothing.
 
 The orchestration purges instances in `PURGE_RUNTIME_STATUSES` created more than `RETENTION_DAYS` before it
 started, in `PURGE_WINDOW_HOURS` windows of creation time, oldest first (one purge request per window), in
-activities of about 5 seconds each, continuing as new after each activity: it has no time budget and no
-function timeout to fit in, a backlog of any size is cleared in one run, and a host restart resumes it at the
-windows it was in. Its custom status is the progress (`{"phase", "cutoff", "windowStart", "windowEnd",
-"windows", "purged", "archiveFailures"}`), its output the totals.
+activities of about `PURGE_PROGRESS_SECONDS` (default 5) each, continuing as new after each activity: it has no
+time budget and no function timeout to fit in, a backlog of any size is cleared in one run, and a host restart
+resumes it at the windows it was in. Its custom status is the progress (`{"phase", "cutoff", "windowStart",
+"windowEnd", "windows", "purged", "archiveFailures"}`, updated after each activity), its output the totals.
 
 With `ARCHIVE_CONTAINER` set, each window's instances are written to Azure Blob storage first (see
 `_archive.py`) and only those whose archive write succeeded are purged.
@@ -27,6 +27,7 @@ import azure.functions as func
 
 from blueprints import _params
 from blueprints._archive import archive_container, archive_then_purge
+from blueprints._audit import audit
 from blueprints._management_api import InstanceQuery, query_instances, query_instances_page
 from blueprints._settings import PurgeSettings
 
@@ -40,8 +41,6 @@ RETENTION_ORCHESTRATOR = "RetentionPurge"
 # The oldest creation time a purge window starts from (Azure Table's minimum date).
 EARLIEST = datetime(1601, 1, 1, tzinfo=UTC)
 PROBE_SIZE = 100
-# How long one activity purges windows before the orchestration records progress and continues as new.
-ACTIVITY_SECONDS = 5.0
 ARCHIVE_BATCH = 500
 # Midnight UTC (NCRONTAB with seconds); the docs' `0 0 12 * * *` would be noon.
 DEFAULT_PURGE_SCHEDULE = "0 0 0 * * *"
@@ -95,7 +94,7 @@ async def purge_history_timer(timer: func.TimerRequest, client: df.DurableOrches
     state = {"retentionDays": settings.retention_days, "statuses": list(settings.runtime_statuses),
              "windowHours": settings.window_hours, "archive": bool(os.environ.get("ARCHIVE_CONTAINER", "").strip()),
              "cutoff": None, "windowStart": None, "windowEnd": None, "windows": 0, "purged": 0,
-             "archiveFailures": 0}
+             "archiveFailures": 0, "sliceSeconds": settings.progress_seconds}
     try:
         await client.start_new(RETENTION_ORCHESTRATOR, instance_id, state)
     except Exception as error:  # a trigger racing this one on another instance of the app started it
@@ -139,7 +138,7 @@ def retention_purge(context: df.DurableOrchestrationContext) -> Orchestration:
     result = yield context.call_activity("RetentionPurgeWindows", {
         "start": state["windowStart"], "end": state["windowEnd"], "cutoff": state["cutoff"],
         "windowHours": state["windowHours"], "statuses": state["statuses"], "archive": state["archive"],
-        "runId": context.instance_id, "window": state["windows"]})
+        "runId": context.instance_id, "window": state["windows"], "sliceSeconds": state.get("sliceSeconds")})
     state["purged"] += int(result["purged"])
     state["archiveFailures"] += int(result["archiveFailures"])
     state["windows"] += int(result["windows"])
@@ -169,17 +168,23 @@ async def retention_oldest(request: dict[str, Any], client: df.DurableOrchestrat
 @bp.durable_client_input(client_name="client")
 async def retention_purge_windows(request: dict[str, Any],
                                   client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """Purge consecutive windows, oldest first, for about `ACTIVITY_SECONDS`; say where the next call starts."""
+    """Purge consecutive windows, oldest first, for about `sliceSeconds` (`PURGE_PROGRESS_SECONDS`, at least one
+    window); say where the next call starts."""
     start, end, cutoff = parse(request["start"]), parse(request["end"]), parse(request["cutoff"])
     window = timedelta(hours=float(request["windowHours"]))
     container = archive_container() if request.get("archive") else None
-    deadline = time.monotonic() + ACTIVITY_SECONDS
+    deadline = time.monotonic() + float(request.get("sliceSeconds") or 0)
     purged = failures = windows = 0
     while True:
         index = int(request["window"]) + windows
         done, failed = await purge_window(client, start, end, request["statuses"], container,
                                           str(request["runId"]), index)
         purged, failures, windows = purged + done, failures + failed, windows + 1
+        if done:
+            audit("purge-retention", trigger="orchestration", count=done, reason="retention",
+                  instance_filter={"createdTimeFrom": iso(start), "createdTimeTo": iso(end),
+                                   "runtimeStatus": list(request["statuses"])},
+                  runId=request["runId"], archived=container is not None)
         if end >= cutoff:
             return {"purged": purged, "archiveFailures": failures, "windows": windows, "finished": True}
         start, end = end, min(end + window, cutoff)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from durable_local.host.failure_text import exception_message, truncated_or_none
 from durable_local.host.history import (
     Event,
     EventType,
@@ -259,6 +260,8 @@ class EpisodeRunner:
     def _finish(self, instance: Instance, commit: Commit, new_events: list[Event], now: datetime,
                 status: RuntimeStatus, result: str | None, details: str | None) -> None:
         number = 1 if status == RuntimeStatus.Completed else 3
+        if status != RuntimeStatus.Completed:  # failure text is bounded (failure_text)
+            result, details = truncated_or_none(result), truncated_or_none(details)
         completed = event(EventType.ExecutionCompleted, now, OrchestrationStatus=number, Result=result,
                           FailureDetails=None if details is None else {"ErrorMessage": result,
                                                                        "Details": details})
@@ -351,7 +354,7 @@ def host_failure(instance: Instance | None, messages: list[Message], now: dateti
     if instance is not None and not instance.runtime_status.is_terminal:
         failed = copy.copy(instance)
         failed.runtime_status = RuntimeStatus.Failed
-        failed.output = compact(f"The local host could not run this episode: {type(error).__name__}: {error}")
+        failed.output = compact(f"The local host could not run this episode: {exception_message(error)}")
         failed.last_updated_time = failed.completed_time = to_micros(now)
         commit.instances.append(failed)
     return commit

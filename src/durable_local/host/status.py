@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -24,15 +25,26 @@ _STATUS_NAMES = {0: "Running", 1: "Completed", 2: "ContinuedAsNew", 3: "Failed",
 
 
 def parse_to_token(text: str | None) -> Any:
-    """EXT `DurableClient.ParseToJToken`: JSON if it parses, else the text as a string; whitespace → ""."""
+    """EXT `DurableClient.ParseToJToken`: JSON if it parses, else the text as a string; whitespace → "".
+
+    NaN and infinities (Newtonsoft reads them, so a stored input may hold them) come back as Newtonsoft writes
+    them by default (`FloatFormatHandling.String`): "NaN", "Infinity", "-Infinity", so responses stay JSON.
+    Text nested too deeply for the parser is returned as a string."""
     if text is None:
         return None
     if not text.strip():
         return ""
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(text, parse_constant=str, parse_float=_newtonsoft_float)
+    except (ValueError, RecursionError):
         return text
+
+
+def _newtonsoft_float(text: str) -> float | str:
+    number = float(text)
+    if math.isfinite(number):
+        return number
+    return "Infinity" if number > 0 else "-Infinity"
 
 
 def newtonsoft_time(text: str | None) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from durable_local.manage.errors import UsageError
@@ -21,10 +21,13 @@ INSTANCE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 class Output:
-    """Writes a command's result to stdout, as text (`--output text`) or JSON (`--output json`)."""
+    """Writes a command's result to stdout: text (`--output text`), JSON (`--output json`: indented on a
+    terminal, one compact line in a pipe, where indenting 100,000 instances would double the time) or JSON
+    Lines (`--output jsonl`: one compact value per line, written as it arrives)."""
 
     def __init__(self, fmt: str = "text", stream: TextIO | None = None) -> None:
-        self.json = fmt == "json"
+        self.format = fmt
+        self.json = fmt in ("json", "jsonl")
         self._stream = stream
 
     @property
@@ -35,7 +38,20 @@ class Output:
         self.stream.write(text + "\n")
 
     def emit_json(self, value: Any) -> None:
-        self.stream.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+        if self.format == "json" and is_terminal(self.stream):
+            self.stream.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+        else:
+            self.stream.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def emit_lines(self, values: Iterable[Any]) -> None:
+        """JSON Lines: each value compact on its own line."""
+        encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self.stream.writelines(encode(value) + "\n" for value in values)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def compact_json(value: Any, limit: int | None = None) -> str:
