@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from durable_local.dashboard import command as dashboard_command
 from durable_local.host import cli as host_cli
 from durable_local.manage import commands as manage_commands
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     host_cli.add_commands(subparsers)
     manage_commands.add_commands(subparsers)
+    dashboard_command.add_command(subparsers)
     return parser
 
 
