@@ -7,12 +7,14 @@ Without Chromium or Playwright the browser tests skip with a message saying how 
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from durable_local.testing import free_port, http_request
+from durable_local.testing import Response, free_port
 
 CHROMIUM = os.environ.get("DURABLE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -105,6 +107,23 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def post(url: str, *, headers: dict[str, str] | None = None, data: bytes = b"") -> Any:
-    return http_request("POST", url, raw=data, headers={"Content-Type": "application/x-www-form-urlencoded",
-                                                         **(headers or {})})
+def request(method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes | None = None) -> Response:
+    """One request over a real socket that does not follow redirects (to see the token's 302 and cookie)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        connection.request(method, parts.path + ("?" + parts.query if parts.query else ""), body=data,
+                           headers=headers or {})
+        reply = connection.getresponse()
+        return Response(reply.status, dict(reply.getheaders()), reply.read())
+    finally:
+        connection.close()
+
+
+def get(url: str, *, headers: dict[str, str] | None = None) -> Response:
+    return request("GET", url, headers=headers)
+
+
+def post(url: str, *, headers: dict[str, str] | None = None, data: bytes = b"") -> Response:
+    return request("POST", url, data=data, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                     **(headers or {})})
