@@ -6,14 +6,6 @@ from dataclasses import dataclass
 from blueprints._http import RequestError
 from blueprints._status import terminal_status_names
 
-DEVELOPMENT_STORAGE = (
-    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
-    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
-    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
-    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
-)
-
 
 class SettingError(RequestError):
     """Raised when an app setting is missing or malformed; served as a 500 naming the setting."""
@@ -35,20 +27,6 @@ def number_setting(name: str, default: float) -> float:
         raise SettingError(f"app setting {name} must be a number, not '{raw}'") from error
     if value < 0:
         raise SettingError(f"app setting {name} must not be negative, not '{raw}'")
-    return value
-
-
-def storage_connection() -> str:
-    """The connection string of the app's own tables.
-
-    `APP_STORAGE_CONNECTION`, else `AzureWebJobsStorage`. `UseDevelopmentStorage=true` means Azurite on
-    its default ports, as the Azure Storage tools read it.
-    """
-    value = setting("APP_STORAGE_CONNECTION", setting("AzureWebJobsStorage", ""))
-    if not value:
-        raise SettingError("neither APP_STORAGE_CONNECTION nor AzureWebJobsStorage is set")
-    if value.replace(" ", "").lower().startswith("usedevelopmentstorage=true"):
-        return DEVELOPMENT_STORAGE
     return value
 
 

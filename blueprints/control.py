@@ -12,6 +12,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints import _params
+from blueprints._audit import audit
 from blueprints._http import RequestError, bad_request, conflict, json_errors, json_response, not_found
 from blueprints._instances import check_status_response, in_url, require_instance, require_state
 from blueprints._management_api import send_event
@@ -39,7 +40,7 @@ async def terminate_instance(
     reason = _params.text(req, "reason")
     await require_state(client, instance_id, "terminate", ACTIVE_STATUSES)
     await client.terminate(in_url(instance_id), reason)
-    logger.info("Terminated instance '%s': %s", instance_id, reason)
+    audit("terminate", headers=req.headers, instance_id=instance_id, reason=reason, count=1)
     return accepted(instance_id, "terminate", reason=reason)
 
 
@@ -105,7 +106,7 @@ async def rewind_instance(
     await require_state(client, instance_id, "rewind", frozenset({"Failed"}))
     # The SDK puts the reason into the URL unquoted; quote it so '&' or '#' cannot cut the query.
     await client.rewind(in_url(instance_id), quote(reason, safe=""))
-    logger.info("Rewound instance '%s': %s", instance_id, reason)
+    audit("rewind", headers=req.headers, instance_id=instance_id, reason=reason, count=1)
     return accepted(instance_id, "rewind", reason=reason)
 
 
@@ -124,5 +125,6 @@ async def restart_instance(
     result = await client.restart(in_url(instance_id), restart_with_new_instance_id=with_new_id)
     # SDK 1.7 returns the API's check-status payload (a dict), not the new ID its docstring promises.
     new_id = str(result["id"]) if isinstance(result, dict) else str(result)
-    logger.info("Restarted instance '%s' as '%s'.", instance_id, new_id)
+    audit("restart", headers=req.headers, instance_id=instance_id, reason=None, count=1, newInstanceId=new_id,
+          restartWithNewInstanceId=with_new_id)
     return check_status_response(client, req, new_id)

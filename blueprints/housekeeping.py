@@ -24,6 +24,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints import _params
+from blueprints._audit import audit
 from blueprints._http import bad_request, json_errors, json_response
 from blueprints._instances import in_url, require_state
 from blueprints._management_api import InstanceQuery, query_instances_page
@@ -64,7 +65,7 @@ async def purge_instance(
     instance_id = _params.instance_id(req)
     await require_state(client, instance_id, "purge", TERMINAL_STATUSES)
     result = await client.purge_instance_history(in_url(instance_id))
-    logger.info("Purged instance '%s'.", instance_id)
+    audit("purge", headers=req.headers, instance_id=instance_id, count=result.instances_deleted)
     return json_response({"instancesDeleted": result.instances_deleted})
 
 
@@ -81,8 +82,10 @@ async def purge_instances(
     names = requested or tuple(sorted(TERMINAL_STATUSES))
     result = await client.purge_instance_history_by(created_from, created_to or datetime.now(UTC),
                                                     runtime_statuses(names))
-    logger.info("Purged %d instances created from %s to %s with status %s.", result.instances_deleted,
-                created_from, created_to, ",".join(names))
+    audit("purge", headers=req.headers, count=result.instances_deleted,
+          instance_filter={"createdTimeFrom": created_from.isoformat(),
+                           "createdTimeTo": created_to.isoformat() if created_to else None,
+                           "runtimeStatus": list(names)})
     return json_response({"instancesDeleted": result.instances_deleted})
 
 
@@ -143,7 +146,13 @@ async def purge_retention(client: df.DurableOrchestrationClient, settings: Purge
 @bp.durable_client_input(client_name="client")
 async def purge_history_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     settings = PurgeSettings.from_environment()
-    report = await purge_retention(client, settings, datetime.now(UTC))
+    now = datetime.now(UTC)
+    report = await purge_retention(client, settings, now)
+    audit("purge-retention", trigger="timer", count=report.instances_deleted,
+          instance_filter={"createdTimeTo": (now - timedelta(days=settings.retention_days)).isoformat(),
+                           "runtimeStatus": list(settings.runtime_statuses)},
+          reason=f"retention of {settings.retention_days:g} days", finished=report.finished,
+          windows=report.windows)
     if report.finished:
         logger.info("Retention purge: purged %d instances (%s) older than %g days in %d windows.",
                     report.instances_deleted, ",".join(settings.runtime_statuses), settings.retention_days,

@@ -32,4 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:  # azure-core logs each storage request at INFO; azure-identity each token
+        for name in ("azure.core.pipeline.policies.http_logging_policy", "azure.identity"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     return int(args.handler(args) or 0)

@@ -4,7 +4,6 @@ with an example."""
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import pytest

@@ -6,7 +6,8 @@ Paths, in order:
 - `/admin/functions/{name}` (POST, body `{"input": "..."}`): run a timer or activity function now, as the
   real host's admin API does (202).
 - `/admin/host/status`; with `--testing`: `/admin/host/clock/advance`, `/admin/host/idle`, `/admin/host/seed`;
-  `/admin/host/taskhubs/{hub}` (GET describes, DELETE deletes that hub's data: `durable delete-task-hub`).
+  `/admin/host/taskhubs/{hub}` (GET describes, DELETE deletes that hub's data: `durable delete-task-hub`);
+  `/admin/host/instances` and `/admin/host/counts` (`insights_api`: listing by name, counts, histograms).
 - `/{routePrefix}/{route}`: HTTP triggers, route templates matched with ASP.NET precedence.
 
 Authorization levels are not enforced, as under `func start`. Function results follow the worker's rules:
@@ -26,7 +27,7 @@ from aiohttp import web
 from azure.functions.http import HttpResponseConverter
 from multidict import CIMultiDict
 
-from durable_local.host import invoke
+from durable_local.host import insights_api, invoke
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
@@ -175,6 +176,8 @@ class HostServer:
                 log.warning("deleted task hub %s: %s", hub, counts)
                 return web.json_response({"taskHub": hub, "deleted": counts})
             return web.Response(status=405)
+        if (reply := await insights_api.handle(self.api, request, original)) is not None:
+            return reply
         if not self.testing:
             return web.Response(status=404)
         body = await self._body(request)

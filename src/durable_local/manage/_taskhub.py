@@ -1,5 +1,6 @@
 """`delete-task-hub`: remove a task hub's data from the running local host (its admin endpoint), or, with
-`--connection-string-setting`, remove the hub's tables, queues and blob containers from Azure Storage."""
+`--connection-string-setting` (a connection string or an identity-based connection's settings) or
+`--storage-account` / `--*-service-uri`, remove the hub's tables, queues and blob containers from Azure Storage."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from durable_local.manage.context import Context
 from durable_local.manage.errors import EXIT_OK, CliError
 from durable_local.manage.output import confirm, format_instances
 from durable_local.manage.settings import LOCAL_DEFAULT_TASK_HUB
-from durable_local.manage.storage import StorageAccount, validate_hub_name
+from durable_local.manage.storage import StorageAccount, identity_flags_given, target_from_args, validate_hub_name
 
 
 def delete_task_hub(ctx: Context) -> int:
     hub = ctx.task_hub or LOCAL_DEFAULT_TASK_HUB
-    if ctx.args.connection_string_setting:
-        return _delete_from_storage(ctx, hub, ctx.args.connection_string_setting)
+    if ctx.args.connection_string_setting or identity_flags_given(ctx.args) or ctx.args.client_id:
+        return _delete_from_storage(ctx, hub)
     return _delete_from_local_host(ctx, hub)
 
 
@@ -74,9 +75,9 @@ def _delete_from_local_host(ctx: Context, hub: str) -> int:
     return EXIT_OK
 
 
-def _delete_from_storage(ctx: Context, hub: str, setting: str) -> int:
+def _delete_from_storage(ctx: Context, hub: str) -> int:
     validate_hub_name(hub)
-    account = StorageAccount(ctx.settings.connection_string(setting))
+    account = StorageAccount(target_from_args(ctx.args, ctx.settings.setting))
     artifacts = account.find(hub)
     listing = [{"kind": a.kind, "name": a.name} for a in artifacts]
     where = f"task hub '{hub}' in storage account {account.account_name}"

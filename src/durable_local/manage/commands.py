@@ -10,7 +10,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 
-from durable_local.manage import _bulk, _control, _query, _taskhub
+from durable_local.manage import _bulk, _control, _query, _taskhub, storage
 from durable_local.manage.context import BASE_URL_ENV, SYSTEM_KEY_ENV, Context
 from durable_local.manage.errors import CliError, UsageError
 from durable_local.manage.parsing import (
@@ -352,11 +352,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         _taskhub.delete_task_hub,
         common=common,
         description="By default deletes the hub's data from the running local host (DELETE "
-        "{base-url}/admin/host/taskhubs/{hub}). With --connection-string-setting, deletes the "
-        "hub's tables, queues and blob containers from that Azure Storage account, and nothing "
-        "else. Hub: --task-hub-name, else host.json, else TestHubName.",
+        "{base-url}/admin/host/taskhubs/{hub}). With --connection-string-setting (a connection "
+        "string, or SETTING__accountName / SETTING__*ServiceUri with SETTING__credential and "
+        "SETTING__clientId), or with --storage-account / --*-service-uri, deletes the hub's tables, "
+        "queues and blob containers from that Azure Storage account, and nothing else. "
+        "Hub: --task-hub-name, else host.json, else TestHubName.",
         example="durable delete-task-hub --task-hub-name UserTest",
     )
+    storage.add_identity_arguments(p)
     _confirmation(p)
 
     p = _add(

@@ -1,7 +1,8 @@
-"""Reviewer findings: observable differences between the local host and the real extension/DTFx.
+"""Replay fidelity: the local host's orchestration semantics and history match the real extension/DTFx.
 
-Each test states what the real host does, with the spec section or the extension/DTFx source it follows; all
-were found failing in review and then fixed. The app is tests/apps/review_app.
+Sub-orchestration ids, when an instance completes, non-determinism failures, history inputs, timestamps and
+versions. Each test states what the real host does, with the spec section or the extension/DTFx source it
+follows. The app is tests/apps/replay_app.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import Any
 
 import pytest
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
-APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "review_app"
-API = "/runtime/webhooks/durabletask"
+APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "replay_app"
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
@@ -36,19 +36,19 @@ def vhost() -> Iterator[LocalHost]:
 
 
 def start(host: LocalHost, name: str, body: Any = None, instance_id: str | None = None) -> str:
-    reply = host.post(f"{API}/orchestrators/{name}" + (f"/{instance_id}" if instance_id else ""), body)
+    reply = host.post(f"{DURABLE_API}/orchestrators/{name}" + (f"/{instance_id}" if instance_id else ""), body)
     assert reply.status == 202, reply.body
     return str(reply.json()["id"])
 
 
 def status(host: LocalHost, instance_id: str, query: str = "") -> dict[str, Any]:
-    reply = host.get(f"{API}/instances/{instance_id}{query}")
+    reply = host.get(f"{DURABLE_API}/instances/{instance_id}{query}")
     assert reply.status in (200, 202), reply.body
     return reply.json()
 
 
 def raise_event(host: LocalHost, instance_id: str, name: str, data: Any) -> None:
-    assert host.post(f"{API}/instances/{instance_id}/raiseEvent/{name}", data).status == 202
+    assert host.post(f"{DURABLE_API}/instances/{instance_id}/raiseEvent/{name}", data).status == 202
 
 
 def test_sub_orchestration_with_the_parents_own_id_fails_the_parent(host: LocalHost) -> None:
@@ -156,6 +156,6 @@ def test_terminated_child_reports_the_reason_without_details(host: LocalHost) ->
     child = f"child-{uuid.uuid4().hex[:8]}"
     parent = start(host, "CatchChildFailure", json.dumps(child))
     host.wait_for_status(child, {"Running"})
-    assert host.post(f"{API}/instances/{child}/terminate?reason=bye").status == 202
+    assert host.post(f"{DURABLE_API}/instances/{child}/terminate?reason=bye").status == 202
     final = host.wait_for_status(parent)
     assert final["output"] == {"error": "bye \n None"}, final["output"]

@@ -1,7 +1,8 @@
-"""Review 4 probes: entities, crash durability and the virtual clock."""
+"""Test app for tests/e2e/test_virtual_time.py: a `Box` entity, a durable-timer `Sleeper`, a slow-activity `Nap`."""
 
 import json
 import os
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -10,14 +11,18 @@ import azure.durable_functions as df
 import azure.functions as func
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-COUNTERS = Path(os.environ.get("REVIEW4_COUNTERS", "/tmp/review4_counters"))
+COUNTERS = Path(os.environ.get("TIMERS_APP_COUNTERS", "/tmp/timers_app_counters"))
 
 
 def bump(name: str) -> int:
     COUNTERS.mkdir(parents=True, exist_ok=True)
     path = COUNTERS / name
     count = int(path.read_text()) + 1 if path.exists() else 1
-    path.write_text(str(count))
+    # Atomically (a temporary file, then `os.replace`): a process killed mid-write (the kill -9 test) must
+    # leave the old count or the new one, never an empty file.
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(str(count))
+    os.replace(temporary, path)
     return count
 
 

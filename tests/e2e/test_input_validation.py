@@ -1,8 +1,8 @@
-"""Third review: malformed and edge inputs to the function app's endpoints and to the `durable` CLI.
+"""Input validation: malformed and edge inputs to the function app's endpoints and to the `durable` CLI.
 
 The project's rule: bad input gets a clear error (a JSON 4xx naming the problem from the app; a one-line
-error and a non-zero exit from the CLI), never a crash and never lost data. Each test here was found failing
-in review (one of them lost data: a `%` in an instance ID addressed another instance) and then fixed.
+error and a non-zero exit from the CLI), never a crash and never lost data (a `%` in an instance ID must
+never address another instance).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Test app for tests/e2e/test_review2_findings.py: HTTP triggers probing what a `func start` user observes."""
+"""Test app for tests/e2e/test_http_triggers.py: HTTP triggers probing what a `func start` user observes."""
 
 import json
 

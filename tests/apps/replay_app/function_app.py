@@ -1,4 +1,4 @@
-"""Test app for tests/e2e/test_review_findings.py: one small orchestration per suspected host deviation."""
+"""Test app for tests/e2e/test_replay_fidelity.py: one small orchestration per replay behaviour."""
 
 import azure.durable_functions as df
 import azure.functions as func

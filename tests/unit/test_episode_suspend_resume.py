@@ -1,6 +1,7 @@
-"""Review findings that need no HTTP: the host's EpisodeRunner driven over a real Store, message by message.
+"""Episode handling of suspend and resume: the host's EpisodeRunner driven over a real Store, message by message.
 
-See tests/e2e/test_review_findings.py for the others; each states what the real host does, with its source.
+Replay fidelity seen through HTTP is in tests/e2e/test_replay_fidelity.py; each test states what the real host
+does, with its source.
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ def test_suspend_received_while_suspended_is_ignored_not_replayed_after_resume(t
     # DTFx TaskOrchestrationContext.HandleEventWhileSuspended drops ExecutionSuspended events that arrive while
     # suspended; OrchestrationRuntimeState sets Running on ExecutionResumed. Two suspend requests that both pass
     # the HTTP status check (instance still Running, http-api.md §1.3 (8)) followed by one resume end Running.
-    store = Store(tmp_path / "store.sqlite", "ReviewHub")
+    store = Store(tmp_path / "store.sqlite", "EpisodeHub")
+    try:
+        _suspend_twice_then_resume(store)
+    finally:
+        store.close()
+
+
+def _suspend_twice_then_resume(store: Store) -> None:
     runner = EpisodeRunner(never_invoked, lambda kind, name: name, lambda kind: "", store.get_instance)
     instance = Instance("i1", "orch", "e1", RuntimeStatus.Running, to_micros(T0), to_micros(T0), history_length=3)
     history = [orchestrator_started(T0), execution_started(T0, "i1", "e1", "orch", None), orchestrator_completed(T0)]

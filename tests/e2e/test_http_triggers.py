@@ -1,7 +1,7 @@
-"""Second review: what a `func start` user observes at the HTTP trigger surface and at startup.
+"""HTTP triggers: what a `func start` user observes at the HTTP trigger surface and at startup.
 
 Each test states what the real Functions host / Core Tools does, with the source it follows. The app is
-tests/apps/review2_app; tests that need another host.json or local.settings.json copy it to a temp folder.
+tests/apps/http_trigger_app; tests that need another host.json or local.settings.json copy it to a temp folder.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from durable_local.testing import LocalHost, free_port, http_request
+from durable_local.testing import LocalHost, eventually, free_port, http_request
 
-APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "review2_app"
+APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "http_trigger_app"
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +121,11 @@ def test_local_settings_host_local_http_port_is_used(tmp_path: Path) -> None:
         {"IsEncrypted": False, "Values": {"FUNCTIONS_WORKER_RUNTIME": "python"}, "Host": {"LocalHttpPort": port}}))
     process = _start_process(app, tmp_path)
     try:
-        deadline = time.monotonic() + 20
-        status = None
-        while time.monotonic() < deadline and process.poll() is None and status is None:
-            try:
-                status = http_request("GET", f"http://127.0.0.1:{port}/api/getonly", timeout=2).status
-            except OSError:
-                time.sleep(0.1)
+        def answered() -> int | None:
+            assert process.poll() is None, "the host exited"
+            return http_request("GET", f"http://127.0.0.1:{port}/api/getonly", timeout=2).status
+
+        status = eventually(answered, timeout=20, interval=0.1, ignoring=(OSError,), message="the host serving")
     finally:
         _stop(process)
     assert status == 200
