@@ -75,7 +75,7 @@ def test_summarize_counts_statuses_and_buckets_created_times():
 def test_summary_from_the_local_host_extension():
     result = summary.from_extension({"counts": {"Running": 3, "Failed": 1}, "partial": False,
                                      "histogram": {"bucketSeconds": 3600,
-                                                   "buckets": [{"start": "2026-01-01T00:00:00Z", "count": 4}]}})
+                                                   "buckets": [{"start": "2026-01-01T00:00:00Z", "total": 4}]}})
     assert result.total == 4 and result.counts["Completed"] == 0 and result.source == "local host"
     assert result.buckets[0].count == 4 and result.bucket_size == timedelta(hours=1)
 

@@ -20,9 +20,10 @@ from durable_local.manage.errors import CliError
 
 logger = logging.getLogger(__name__)
 
-# Local-host extensions (see docs/local-host.md). Each is tried once and remembered as absent on a 404.
+# Local-host extensions (docs/local-host.md; host/insights_api.py). Each is remembered as absent after a 404.
 NAME_LIST_PATH = "/admin/host/instances"
-SUMMARY_PATH = "/admin/host/instances/summary"
+ONE_INSTANCE_PATH = "/admin/host/instances/{id}"
+SUMMARY_PATH = "/admin/host/counts"
 RAW_HISTORY_PATH = "/admin/host/instances/{id}/history"
 
 SCAN_PAGES = 20  # dashboard-side filtering (name, free text) reads at most this many backend pages per page
@@ -71,7 +72,10 @@ class Backend:
             logger.info("local-host extension %s is not there (%s); using the plain Durable HTTP API", path,
                         response.status)
             return None
-        self.client.expect(response, 200)
+        if response.status != 200:  # e.g. a parameter it does not take: this time, use the plain API
+            logger.info("local-host extension %s answered %s (%s); using the plain Durable HTTP API", path,
+                        response.status, response.detail())
+            return None
         return response
 
     # -- listing ---------------------------------------------------------------------------------------
@@ -100,8 +104,15 @@ class Backend:
             note += f"; stopped after {SCAN_PAGES} pages, 'Next' continues the search"
         return ListPage(found, token, scanned, note, capped)
 
+    @staticmethod
+    def _extension_params(flt: InstanceFilter) -> dict[str, str]:
+        params = {k: v for k, v in flt.api_query().params().items() if k != "showInput"}
+        if flt.name:
+            params["name"] = flt.name
+        return params
+
     def _list_by_name_extension(self, flt: InstanceFilter) -> ListPage | None:
-        params = {**flt.api_query().params(), "name": flt.name, "top": str(flt.page_size)}
+        params = {**self._extension_params(flt), "top": str(flt.page_size), "showInput": "false"}
         headers = {CONTINUATION_HEADER: flt.after} if flt.after else None
         response = self._extension("list", "GET", NAME_LIST_PATH, query=params, headers=headers)
         if response is None:
@@ -115,17 +126,14 @@ class Backend:
         """Counts per status and the created-time histogram of everything matching `flt` (page position
         ignored): from the local host's summary endpoint when present, else by paging up to `cap` instances."""
         if not flt.text:
-            params = {**flt.api_query().params()}
-            if flt.name:
-                params["name"] = flt.name
-            response = self._extension("summary", "GET", SUMMARY_PATH, query=params)
+            response = self._extension("summary", "GET", SUMMARY_PATH, query=self._extension_params(flt))
             if response is not None:
                 return summary_module.from_extension(response.json() or {})
         query: InstanceQuery = flt.api_query()
         matched: list[dict[str, Any]] = []
         scanned = 0
         partial = False
-        for items, token in self.client.iter_pages(query, top=SUMMARY_PAGE):
+        for items, token in self.client.iter_pages(query, top=min(SUMMARY_PAGE, cap)):
             scanned += len(items)
             matched.extend(item for item in items if flt.matches(item))
             if token is not None and scanned >= cap:
@@ -147,6 +155,22 @@ class Backend:
         if not isinstance(data, dict):
             raise CliError(f"GET {response.url} did not return a status object")
         return data
+
+    def parent_id(self, instance_id: str) -> str | None:
+        """The parent orchestration of a sub-orchestration, from the local host's extension (else None)."""
+        path = ONE_INSTANCE_PATH.format(id=urllib.parse.quote(instance_id, safe=""))
+        with self._lock:
+            if "one" in self._absent:
+                return None
+        response = self.client.request("GET", path, query={"showInput": "false"})
+        if response.status in (405, 501) or (response.status == 404 and not response.body.strip()):
+            with self._lock:
+                self._absent.add("one")
+        if response.status != 200:
+            return None
+        data = response.json()
+        parent = data.get("parentInstanceId") if isinstance(data, dict) else None
+        return str(parent) if parent else None
 
     def raw_history(self, instance_id: str) -> list[dict[str, Any]] | None:
         """Raw history from the local host's extension (for parent and sub-orchestration links), or None."""

@@ -67,6 +67,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--read-only", action="store_true", help="show no actions, and refuse them")
     serve.add_argument("--refresh", type=_seconds, default=5.0, metavar="SECONDS",
                        help="auto-refresh interval of the instances list (default: 5)")
+    serve.add_argument("--count-limit", type=_count_limit, default=20_000, metavar="N",
+                       help="when the app has no counting endpoint (anything but the local host), count and "
+                       "chart at most N instances per filter, marked partial beyond (default: 20000)")
     serve.add_argument("--open", action="store_true", help="open the dashboard in the default browser")
     parser.set_defaults(handler=run)
 
@@ -74,6 +77,12 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 1-65535, not {text!r}")
+    return int(text)
+
+
+def _count_limit(text: str) -> int:
+    if not text.isdigit() or not 100 <= int(text) <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"give 100 to 10000000, not {text!r}")
     return int(text)
 
 
@@ -110,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
     code = args.code or os.environ.get(SYSTEM_KEY_ENV) or None
     client = DurableClient(base_url, code=code, task_hub=task_hub, connection=args.connection_string_setting)
     config = DashboardConfig(client=client, host=args.host, port=args.port, read_only=args.read_only,
-                             allowed_hosts=tuple(args.allowed_host), refresh_seconds=args.refresh)
+                             allowed_hosts=tuple(args.allowed_host), refresh_seconds=args.refresh,
+                             count_limit=args.count_limit)
     if not is_loopback(args.host):
         logger.warning("WARNING: serving on %s, beyond this machine's loopback: anyone who can reach it and has "
                        "the URL's token can act on instances with the app's system key", args.host)

@@ -65,6 +65,7 @@ class DashboardConfig:
     read_only: bool = False
     allowed_hosts: tuple[str, ...] = ()
     refresh_seconds: float = 5.0
+    count_limit: int = 20_000
 
     @property
     def url(self) -> str:
@@ -207,7 +208,7 @@ class Dashboard:
     async def instances_summary(self, request: web.Request) -> web.StreamResponse:
         try:
             flt = self._filter(request).with_page(None)
-            result = await self.call(self.backend.summary, flt)
+            result = await self.call(self.backend.summary, flt, cap=self.config.count_limit)
         except FilterError as error:
             return self.error(str(error), 400, fragment=True)
         except CliError as error:
@@ -222,8 +223,12 @@ class Dashboard:
             return None
         raw = await self.call(self.backend.raw_history, instance_id)
         parent, children = timeline.links_from_raw(raw or [])
-        now = datetime.now(UTC)
         history = status.get("historyEvents") or []
+        if raw is None:  # the HTTP API's history names only the sub-orchestrations still running
+            children = [(str(e.get("Name") or "?"), str(e["InstanceId"])) for e in history
+                        if e.get("EventType") == "SubOrchestrationInstanceCreated" and e.get("InstanceId")]
+        parent = parent or await self.call(self.backend.parent_id, instance_id)
+        now = datetime.now(UTC)
         output = status.get("output")
         failure = None
         if status.get("runtimeStatus") == "Failed":

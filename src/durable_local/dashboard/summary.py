@@ -107,8 +107,9 @@ def summarize(
 
 
 def from_extension(data: Mapping[str, Any]) -> Summary:
-    """A summary from the local host's counting endpoint: `{"counts": {status: n}, "histogram": {"bucketSeconds":
-    s, "buckets": [{"start": iso, "count": n}]}, "partial": bool}` (fields it lacks are left empty)."""
+    """A summary from the local host's counting endpoint `GET /admin/host/counts` (host/insights_api.py):
+    `{"total": n, "counts": {status: n}, "histogram": {"bucketSeconds": s, "buckets": [{"start": iso, "total": n,
+    "counts": {...}}]}}` (fields it lacks are left empty)."""
     counts = {str(k): int(v) for k, v in dict(data.get("counts") or {}).items()}
     for status in RUNTIME_STATUSES:
         counts.setdefault(status, 0)
@@ -117,7 +118,7 @@ def from_extension(data: Mapping[str, Any]) -> Summary:
     for entry in histogram.get("buckets") or []:
         start = parse_created({"createdTime": entry.get("start")})
         if start is not None:
-            buckets.append(Bucket(start, int(entry.get("count") or 0)))
+            buckets.append(Bucket(start, int(entry.get("total", entry.get("count")) or 0)))
     size = timedelta(seconds=float(histogram.get("bucketSeconds") or 86400))
     total = int(data.get("total") or sum(counts.values()))
     return Summary(total=total, counts=counts, buckets=buckets, bucket_size=size,
