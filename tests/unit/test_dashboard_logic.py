@@ -105,6 +105,8 @@ def test_timeline_bars_from_http_api_history():
     reserve, timer, _, ship, child = built.bars
     assert reserve.duration_text == "1.0 s" and reserve.detail == "ok"
     assert timer.duration_text == "58.5 s"
+    wait = built.bars[2]  # drawn from the previous step (the timer fired) to the event's arrival
+    assert wait.start == datetime(2026, 1, 1, 0, 1, 0, 500000, tzinfo=UTC) and wait.duration_text == "9.5 s"
     assert ship.detail == "no carrier"
     assert child.end == now  # still running: drawn up to now
     assert built.start == datetime(2026, 1, 1, tzinfo=UTC) and built.end == now
@@ -159,3 +161,18 @@ def test_cross_site_check():
 def test_loopback_addresses():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.10")
+
+
+def test_a_string_holding_json_is_shown_parsed():
+    rendered = jsonview.render('{"orderId": "<b>1</b>"}')
+    assert rendered.decoded and "&lt;b&gt;1&lt;/b&gt;" in str(rendered.html) and "orderId" in str(rendered.html)
+    assert not jsonview.render("plain text").decoded
+
+
+def test_a_timer_ends_when_it_fired_at_the_earliest():
+    rows = [{"EventType": "ExecutionStarted", "Timestamp": "2026-01-01T00:00:00Z"},
+            {"EventType": "TimerCreated", "Timestamp": "2026-01-01T00:00:00Z", "FireAt": "2026-01-01T02:00:00Z"},
+            {"EventType": "TimerFired", "Timestamp": "2026-01-01T00:00:00Z", "FireAt": "2026-01-01T02:00:00Z"}]
+    (timer,) = timeline.build(rows, now=datetime(2026, 1, 2, tzinfo=UTC)).bars
+    assert timer.outcome == "completed" and timer.duration_text == "2 h 00 min"
+    assert timeline.format_span(timedelta(hours=6)) == "6 hours" and timeline.format_span(timedelta(days=1)) == "1 day"

@@ -20,15 +20,23 @@ class Rendered:
     html: Markup
     size: int
     truncated: bool
+    decoded: bool = False  # the value was a string holding a JSON object or array, shown parsed
 
 
 def render(value: Any) -> Rendered:
-    """HTML for `value`: a collapsible tree, or (over `LIMIT`) the first `LIMIT` characters as text."""
+    """HTML for `value`: a collapsible tree, or (over `LIMIT`) the first `LIMIT` characters as text. A string
+    that holds a JSON object or array (an input serialized twice, as some clients send it) is shown parsed."""
+    decoded = False
+    if isinstance(value, str) and value.lstrip()[:1] in ("{", "[") and len(value) <= LIMIT:
+        try:
+            value, decoded = json.loads(value), True
+        except ValueError:
+            pass
     text = json.dumps(value, ensure_ascii=False, indent=2)
     if len(text) > LIMIT:
         html = Markup('<pre class="json-text">{}\n…</pre>').format(text[:LIMIT])
         return Rendered(html, len(text), True)
-    return Rendered(Markup('<div class="json">{}</div>').format(_node(value, 0)), len(text), False)
+    return Rendered(Markup('<div class="json">{}</div>').format(_node(value, 0)), len(text), False, decoded)
 
 
 def _scalar(value: Any) -> Markup:

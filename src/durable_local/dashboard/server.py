@@ -84,6 +84,7 @@ def _environment() -> jinja2.Environment:
     env.filters["q"] = lambda value: urllib.parse.quote(str(value), safe="")
     env.filters["when"] = _when
     env.filters["excerpt"] = timeline.excerpt
+    env.filters["span"] = timeline.format_span
     env.globals["STATUSES"] = RUNTIME_STATUSES
     env.globals["PAGE_SIZES"] = PAGE_SIZES
     return env

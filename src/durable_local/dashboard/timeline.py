@@ -4,7 +4,9 @@ sub-orchestrations, timers, external events), laid out for a server-rendered SVG
 The HTTP API's history drops scheduling rows that have a completion and gives the completion `FunctionName` and
 `ScheduledTime` (EXT `GetDurableOrchestrationStatusAsync`; see the local host's `host/status.py`), so a finished
 activity is one row with its start (`ScheduledTime`) and end (`Timestamp`). Timers pair `TimerCreated` with the
-`TimerFired` of the same `FireAt`. A still-pending activity or sub-orchestration runs to "now".
+`TimerFired` of the same `FireAt`. A still-pending activity or sub-orchestration runs to "now". The history
+does not record when a wait for an external event began, so a wait is drawn from the orchestration's previous
+step (the latest end before the event) to the event's arrival.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 LABEL_WIDTH = 230
@@ -60,12 +62,18 @@ class Timeline:
         return (len(self.bars) + 1) * ROW_HEIGHT + 10
 
     @property
+    def total_text(self) -> str:
+        if self.start is None or self.end is None:
+            return ""
+        return "+" + format_duration((self.end - self.start).total_seconds())
+
+    @property
     def ticks(self) -> list[tuple[float, str]]:
         """Four evenly spaced time labels along the axis (x position, text)."""
         if self.start is None or self.end is None:
             return []
         span = (self.end - self.start).total_seconds()
-        return [(LABEL_WIDTH + CHART_WIDTH * i / 4, "+" + format_duration(span * i / 4)) for i in range(5)]
+        return [(LABEL_WIDTH + CHART_WIDTH * i / 4, "+" + format_duration(span * i / 4)) for i in range(4)]
 
 
 def parse_time(text: Any) -> datetime | None:
@@ -76,6 +84,16 @@ def parse_time(text: Any) -> datetime | None:
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def format_span(size: timedelta) -> str:
+    """A bucket size in words: `1 day`, `6 hours`, `10 minutes`, `1 second`."""
+    seconds = int(size.total_seconds())
+    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= length and seconds % length == 0:
+            count = seconds // length
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def format_duration(seconds: float) -> str:
@@ -105,11 +123,12 @@ def build(events: Iterable[Mapping[str, Any]], *, now: datetime) -> Timeline:
     timers: dict[str, Bar] = {}
     orchestration_start: datetime | None = None
     orchestration_end: datetime | None = None
+    progress: datetime | None = None  # the latest moment the orchestration is known to have moved on
     for row in events:
         kind = str(row.get("EventType") or "")
         stamp = parse_time(row.get("Timestamp")) or now
         if kind == "ExecutionStarted":
-            orchestration_start = stamp
+            orchestration_start = progress = stamp
         elif kind == "ExecutionCompleted":
             orchestration_end = stamp
         elif kind in _COMPLETIONS:
@@ -119,6 +138,7 @@ def build(events: Iterable[Mapping[str, Any]], *, now: datetime) -> Timeline:
                 row.get("Result"))
             bars.append(Bar(bar_kind, str(row.get("FunctionName") or row.get("Name") or "?"), start, stamp, outcome,
                             detail))
+            progress = max(progress or stamp, stamp)
         elif kind in _PENDING:
             bars.append(Bar(_PENDING[kind], str(row.get("Name") or "?"), stamp, now, "running"))
         elif kind == "TimerCreated":
@@ -126,16 +146,20 @@ def build(events: Iterable[Mapping[str, Any]], *, now: datetime) -> Timeline:
             bar = Bar("timer", "timer", stamp, parse_time(fire_at) or now, "pending", f"fires at {fire_at}")
             timers[fire_at] = bar
             bars.append(bar)
-        elif kind == "TimerFired":
+        elif kind == "TimerFired":  # its Timestamp may be when it was scheduled: it fired at FireAt at the earliest
             fire_at = str(row.get("FireAt") or "")
+            stamp = max(stamp, parse_time(fire_at) or stamp)
             bar = timers.pop(fire_at, None)
             if bar is None:
                 bars.append(Bar("timer", "timer", stamp, stamp, "completed", f"fired (due {fire_at})"))
             else:
                 bar.end, bar.outcome, bar.detail = stamp, "completed", f"fired (due {fire_at})"
+            progress = max(progress or stamp, stamp)
         elif kind == "EventRaised":
-            bars.append(Bar("event", str(row.get("Name") or "?"), stamp, stamp, "completed",
+            since = min(progress or stamp, stamp)
+            bars.append(Bar("event", str(row.get("Name") or "?"), since, stamp, "completed",
                             excerpt(row.get("Input"))))
+            progress = stamp
     return layout(bars, orchestration_start, orchestration_end, now)
 
 
