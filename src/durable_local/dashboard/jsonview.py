@@ -4,6 +4,7 @@ truncated text with a link to download it whole."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +29,8 @@ def render(value: Any) -> Rendered:
     that holds a JSON object or array (an input serialized twice, as some clients send it) is shown parsed."""
     decoded = False
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "[") and len(value) <= LIMIT:
-        try:
+        with contextlib.suppress(ValueError):
             value, decoded = json.loads(value), True
-        except ValueError:
-            pass
     text = json.dumps(value, ensure_ascii=False, indent=2)
     if len(text) > LIMIT:
         html = Markup('<pre class="json-text">{}\n…</pre>').format(text[:LIMIT])
