@@ -19,7 +19,6 @@ import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-
 from durable_local.manage.client import DEFAULT_BASE_URL, DurableClient
 from durable_local.manage.context import BASE_URL_ENV, SYSTEM_KEY_ENV, check_base_url
 from durable_local.manage.errors import CliError
