@@ -26,7 +26,6 @@ def app_settings(connection_string: str, **extra: str) -> dict[str, str]:
         "PURGE_RUNTIME_STATUSES": "Completed",
         "RETENTION_DAYS": "30",
         "PURGE_WINDOW_HOURS": "24",
-        "PURGE_TIME_BUDGET_SECONDS": "240",
         "PAYLOAD_TABLE_NAME": "ManagementPayloads",
         "CONFIG_TABLE_NAME": "OperatorSettings",
         **extra,

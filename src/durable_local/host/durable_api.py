@@ -341,12 +341,13 @@ class DurableApi:
     async def purge_matching(self, condition: InstanceQuery, hub: str) -> int:
         """Delete in batches of a few thousand, yielding to the loop between them; memory stays flat."""
         deleted = 0
-        while True:
-            batch = self.store.purge_batch(condition, PURGE_BATCH, hub=hub)
-            if not batch:
-                return deleted
-            deleted += batch
-            await asyncio.sleep(0)
+        with self.store.bulk_writes():
+            while True:
+                batch = self.store.purge_batch(condition, PURGE_BATCH, hub=hub)
+                if not batch:
+                    return deleted
+                deleted += batch
+                await asyncio.sleep(0)
 
     # -- operations on one instance --------------------------------------------------------------------
     def _existing(self, instance_id: str) -> Instance | None:
