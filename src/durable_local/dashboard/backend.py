@@ -46,6 +46,8 @@ class ListPage:
 
 @dataclass
 class ActionResult:
+    """The outcome of one action on an instance: whether it worked, what to tell the user, the HTTP status."""
+
     ok: bool
     message: str
     status: int = 0

@@ -30,6 +30,8 @@ PLAN_LIMIT = 100_000
 
 @dataclass(frozen=True)
 class BulkFilter:
+    """Which instances a bulk operation selects (runtime statuses, created-time window, ID prefix, name)."""
+
     runtime_statuses: tuple[str, ...] = ()
     created_from: str | None = None
     created_to: str | None = None
@@ -53,6 +55,8 @@ class BulkPlan:
 
 @dataclass
 class Outcome:
+    """What happened to one instance of a bulk operation."""
+
     instance_id: str
     result: str  # done | failed | skipped
     reason: str = ""
@@ -60,6 +64,8 @@ class Outcome:
 
 @dataclass
 class BulkReport:
+    """The per-instance outcomes of one bulk operation, and whether it was cancelled."""
+
     operation: str
     outcomes: list[Outcome] = field(default_factory=list)
     cancelled: bool = False

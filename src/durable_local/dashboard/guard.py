@@ -1,5 +1,7 @@
-"""The dashboard's own protection. It holds the app's system key, so whoever reaches its port holds admin
-rights; every request must therefore:
+"""The dashboard's own protection.
+
+The dashboard holds the app's system key, so whoever reaches its port holds admin rights; every request must
+therefore:
 
 - name an allowed Host (the bound address, loopback names, or `--allowed-host`): no DNS rebinding;
 - carry the per-start token (Jupyter-style): `?token=...` once, then an HttpOnly SameSite=Strict cookie;

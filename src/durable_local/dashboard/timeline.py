@@ -52,6 +52,8 @@ class Bar:
 
 @dataclass
 class Timeline:
+    """The bars of an instance's timeline, the time span they cover, and how many were left out."""
+
     bars: list[Bar]
     start: datetime | None
     end: datetime | None
