@@ -15,8 +15,9 @@ from typing import Any
 
 from durable_local.dashboard import summary as summary_module
 from durable_local.dashboard.filters import InstanceFilter, format_time
-from durable_local.manage.client import CONTINUATION_HEADER, WEBHOOK_PREFIX, DurableClient, InstanceQuery
+from durable_local.manage.client import CONTINUATION_HEADER, DurableClient, InstanceQuery
 from durable_local.manage.errors import CliError
+from durable_local.vocabulary import DURABLE_API
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ class Backend:
     def management_urls(self, instance_id: str) -> dict[str, str]:
         """The instance's management URLs, as the check-status payload gives them, with the key hidden."""
         quoted = urllib.parse.quote(instance_id, safe="")
-        base = f"{self.client.base_url}{WEBHOOK_PREFIX}/instances/{quoted}"
+        base = f"{self.client.base_url}{DURABLE_API}/instances/{quoted}"
         params: dict[str, str] = {}
         if self.client.task_hub:
             params["taskHub"] = self.client.task_hub
