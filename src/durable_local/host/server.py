@@ -204,9 +204,12 @@ class HostServer:
         if path == "clock/advance" and request.method == "POST":
             if not engine.clock.virtual:
                 return _json_error(409, "the host runs on the system clock; start it with --clock virtual")
-            seconds, idle_timeout = _seconds(body, "seconds", 0), _seconds(body, "idleTimeout", 60)
-            if isinstance(seconds, web.Response) or isinstance(idle_timeout, web.Response):
-                return seconds if isinstance(seconds, web.Response) else idle_timeout  # type: ignore[return-value]
+            seconds = _seconds(body, "seconds", 0)
+            if isinstance(seconds, web.Response):
+                return seconds
+            idle_timeout = _seconds(body, "idleTimeout", 60)
+            if isinstance(idle_timeout, web.Response):
+                return idle_timeout
             try:
                 now = await engine.advance(seconds, idle_timeout)
             except TimeoutError as error:
