@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ class RequestGuard:
         normalized = normalize_origin(origin)
         return origin if normalized and normalized in {normalize_origin(o) for o in allowed} else None
 
-    def middleware(self) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    def middleware(self) -> Middleware:
         @web.middleware
         async def request_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             refusal = self.check(request)
@@ -202,9 +203,9 @@ class RequestGuard:
                 try:
                     await request.read()  # cached for the handler; a chunked body stops at the cap
                 except web.HTTPRequestEntityTooLarge:
-                    response = too_large(self.max_body_bytes)
-                    response.force_close()
-                    return response
+                    refused = too_large(self.max_body_bytes)
+                    refused.force_close()
+                    return refused
             response = await handler(request)
             if allow_origin and not response.prepared:
                 response.headers["Access-Control-Allow-Origin"] = allow_origin
