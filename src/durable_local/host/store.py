@@ -40,7 +40,6 @@ WAL_SIZE_LIMIT = 64 * 2**20
 PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
 PREFIX_RANGE_LIMIT = 5_000  # a prefix matching at most this many instances is read from its own index range
-CONTROL_EVENTS = (3, 19, 20)  # ExecutionTerminated, ExecutionSuspended, ExecutionResumed
 
 
 class StoreLockedError(RuntimeError):
@@ -366,6 +365,28 @@ class Store:
                         break
             ids.sort()  # deletes in key order touch each page of instances and history once
             return self._delete(db, hub, ids[:limit])
+
+    def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
+                     hub: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:
+        """Purge those of `instance_ids` whose runtime status is in `statuses`, in one transaction.
+
+        Returns the purged IDs, the others that exist with their status, and the IDs that do not exist; the
+        statuses are read inside the transaction, so nothing that changed status meanwhile is purged.
+        """
+        hub = hub or self.hub
+        found: dict[str, str] = {}
+        with self.transaction() as db:
+            for start in range(0, len(instance_ids), 500):
+                chunk = instance_ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(db.execute(
+                    f"SELECT instance_id, runtime_status FROM instances WHERE hub=? AND instance_id IN ({marks})",
+                    (hub, *chunk)).fetchall())
+            purged = [i for i in dict.fromkeys(instance_ids) if found.get(i) in statuses]
+            self._delete(db, hub, purged)
+        kept = {i: status for i, status in found.items() if status not in statuses}
+        missing = [i for i in dict.fromkeys(instance_ids) if i not in found]
+        return purged, kept, missing
 
     @staticmethod
     def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str], keep_messages: bool = False) -> int:
