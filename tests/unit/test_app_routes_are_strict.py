@@ -9,20 +9,27 @@ from pathlib import Path
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints"
 
 
-def http_routes() -> list[tuple[str, ast.AsyncFunctionDef | ast.FunctionDef]]:
+def http_routes() -> list[tuple[str, bool]]:
+    """(module:function, whether it calls accept_only directly or through a helper of its module)."""
     found = []
     for path in sorted(BLUEPRINTS.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
-                    isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "route"
-                    for d in node.decorator_list):
-                found.append((f"{path.name}:{node.name}", node))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        strict = {"accept_only"} | {f.name for f in functions if calls(f, {"accept_only"})}
+        for node in functions:
+            if any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "route"
+                   for d in node.decorator_list):
+                found.append((f"{path.name}:{node.name}", calls(node, strict)))
     return found
 
 
-def calls_accept_only(function: ast.AsyncFunctionDef | ast.FunctionDef) -> bool:
-    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "accept_only"
-               for n in ast.walk(function))
+def calls(function: ast.AsyncFunctionDef | ast.FunctionDef, names: set[str]) -> bool:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if callee in names:
+                return True
+    return False
 
 
 def test_the_app_has_http_routes() -> None:
@@ -30,5 +37,5 @@ def test_the_app_has_http_routes() -> None:
 
 
 def test_every_http_route_refuses_parameters_it_does_not_understand() -> None:
-    lax = [name for name, function in http_routes() if not calls_accept_only(function)]
+    lax = [name for name, strict in http_routes() if not strict]
     assert lax == [], f"routes that ignore unknown query parameters: {lax} (call _params.accept_only)"
