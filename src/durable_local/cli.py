@@ -17,7 +17,7 @@ from durable_local.manage.commands.options import CommandParser
 HOST_COMMAND = "host"
 HOST_SUMMARY = "run a function app on the local host"
 EXIT_USAGE = 2
-QUIET_LIBRARY_LOGGERS = ("azure", "urllib3")
+QUIET_LIBRARY_LOGGERS = ("azure", "azure.core.pipeline.policies.http_logging_policy", "azure.identity", "urllib3")
 
 
 def version() -> str:
@@ -59,8 +59,8 @@ def configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
         stream=sys.stderr,
     )
-    for name in QUIET_LIBRARY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for name in QUIET_LIBRARY_LOGGERS:  # with -v they follow the root logger (DEBUG)
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
