@@ -9,7 +9,8 @@ Paths, in order:
   `/admin/host/taskhubs/{hub}` (GET describes; DELETE deletes that hub's data, `durable delete-task-hub`, and
   only with `--testing`: without it a 403 says so);
   `/admin/host/instances` and `/admin/host/counts` (`insights_api`: listing by name, counts, histograms);
-  `/admin/host/instances/{id}/history` (GET: raw history, `raw_history`; `durable replay` and `--export`).
+  `/admin/host/instances/{id}/history` (GET: raw history, `raw_history`; `durable replay` and `--export`);
+  `/admin/host/purge-instances` (POST: purge listed instances that are terminal, `instance_purge`).
 - `/{routePrefix}/{route}`: HTTP triggers, route templates matched with ASP.NET precedence.
 
 Every request first passes the `RequestGuard` (durable_local.request_guard): Host header, cross-site and body
@@ -34,7 +35,7 @@ from aiohttp import web
 from azure.functions.http import HttpResponseConverter
 from multidict import CIMultiDict
 
-from durable_local.host import insights_api, invoke
+from durable_local.host import insights_api, instance_purge, invoke
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
@@ -44,10 +45,11 @@ from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
 from durable_local.host.timers import TimerTriggers
 from durable_local.request_guard import RequestGuard
+from durable_local.vocabulary import DURABLE_API, LEGACY_DURABLE_API
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/runtime/webhooks/durabletask", "/admin/extensions/durabletaskextension")
+API_PREFIXES = (DURABLE_API.lower(), LEGACY_DURABLE_API.lower())  # matched case-insensitively
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 
@@ -196,6 +198,8 @@ class HostServer:
             return raw_history_response(engine.store, self.api.hub, request, original)
         if (reply := await insights_api.handle(self.api, request, original)) is not None:
             return reply
+        if path == instance_purge.PATH:
+            return await instance_purge.purge_instances(request, engine.store, self.api.hub)
         if not self.testing:
             return web.Response(status=404)
         body = await self._body(request)
