@@ -2,9 +2,10 @@
 
 The Durable HTTP API purges one instance per request, or everything matching a filter (which ignores
 `instanceIdPrefix` and cannot say which instances it deleted). A client that listed what it means to purge
-sends the IDs here, up to `MAX_IDS` per request, with the runtime statuses it allows (terminal ones only,
-default all of them); the host purges, in one transaction, exactly those that are in such a status at that
-moment, and answers which IDs it purged, which it kept (with their status) and which did not exist:
+sends the IDs here, up to `MAX_IDS` per request, with the runtime statuses it allows (default: the terminal
+ones; `durable purge-history --runtime-status running` names others explicitly). The host purges, in one
+transaction, exactly those that are in such a status at that moment, and answers which IDs it purged, which it
+kept (with their status) and which did not exist:
 
     {"instanceIds": ["a", "b"], "runtimeStatus": ["Completed"]}
     -> {"instancesDeleted": 1, "purged": ["a"], "kept": {"b": "Running"}, "notFound": []}
@@ -19,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from durable_local.host.records import TERMINAL_STATUSES
+from durable_local.host.records import TERMINAL_STATUSES, RuntimeStatus
 from durable_local.host.store import Store
 
 PATH = "purge-instances"
@@ -31,18 +32,17 @@ def _error(message: str, status: int = 400) -> web.Response:
 
 
 def _statuses(value: Any) -> frozenset[str] | str:
-    """The allowed statuses, or an error message."""
+    """The allowed statuses (default: the terminal ones), or an error message."""
     if value is None:
         return frozenset(str(s) for s in TERMINAL_STATUSES)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         return "runtimeStatus must be a non-empty list of runtime status names"
-    by_lower = {str(s).lower(): str(s) for s in TERMINAL_STATUSES}
+    by_lower = {status.value.lower(): status.value for status in RuntimeStatus}
     names = []
     for item in value:
         name = by_lower.get(item.lower())
         if name is None:
-            return (f"'{item}' in runtimeStatus is not a terminal runtime status; only "
-                    f"{', '.join(sorted(by_lower.values()))} instances are purged")
+            return f"'{item}' in runtimeStatus is not a runtime status; valid names are {', '.join(by_lower.values())}"
         names.append(name)
     return frozenset(names)
 
