@@ -11,6 +11,7 @@ import logging
 import sys
 from importlib import metadata
 
+from durable_local.dashboard import command as dashboard_command
 from durable_local.manage.commands import add_commands as add_manage_commands
 from durable_local.manage.commands.options import CommandParser
 
@@ -44,6 +45,7 @@ def build_parser(*, with_host: bool = True) -> argparse.ArgumentParser:
     else:
         subparsers.add_parser(HOST_COMMAND, help=HOST_SUMMARY, add_help=False)
     add_manage_commands(subparsers)
+    dashboard_command.add_command(subparsers)
     return parser
 
 

@@ -15,7 +15,6 @@ from typing import Any
 from durable_local.testing import LocalHost, Response
 
 APP_DIR = Path(__file__).resolve().parents[2]
-TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
 def app_settings(connection_string: str, **extra: str) -> dict[str, str]:

@@ -45,10 +45,11 @@ from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
 from durable_local.host.timers import TimerTriggers
 from durable_local.request_guard import RequestGuard
+from durable_local.vocabulary import DURABLE_API, LEGACY_DURABLE_API
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/runtime/webhooks/durabletask", "/admin/extensions/durabletaskextension")
+API_PREFIXES = (DURABLE_API.lower(), LEGACY_DURABLE_API.lower())  # matched case-insensitively
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 

@@ -17,11 +17,9 @@ import re
 from typing import Any
 
 from durable_local.host.history import Event, EventType, from_micros, status_time
-from durable_local.host.records import Instance
+from durable_local.host.records import Instance, RuntimeStatus
 
 _TRAILING_ZEROS = re.compile(r"\.(?P<digits>\d*?)0*Z$")
-_STATUS_NAMES = {0: "Running", 1: "Completed", 2: "ContinuedAsNew", 3: "Failed", 4: "Canceled", 5: "Terminated",
-                 6: "Pending", 7: "Suspended"}
 
 
 def parse_to_token(text: str | None) -> Any:
@@ -113,7 +111,8 @@ def history_payload(events: list[Event], *, show_input: bool, show_output: bool)
                 else:
                     row.pop("Result")
         elif kind == EventType.ExecutionCompleted:
-            row["OrchestrationStatus"] = _STATUS_NAMES.get(row.get("OrchestrationStatus"), "Unknown")
+            status = RuntimeStatus.from_number(row.get("OrchestrationStatus", -1))
+            row["OrchestrationStatus"] = status.value if status is not None else "Unknown"
             if show_output:
                 row["Result"] = parse_to_token(row.get("Result"))
             else:
