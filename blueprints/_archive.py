@@ -171,16 +171,15 @@ async def archive_then_purge(client: df.DurableOrchestrationClient, instance_ids
         records = [first, *await asyncio.gather(*(read(i) for i in instance_ids[1:]))] if instance_ids else []
         lines: list[dict[str, Any]] = []
         for instance_id, found, error in records:
-            status = found["status"] if found else None
             if error:
                 result.outcomes.append(Outcome(instance_id, "failed", error))
-            elif status is None:
+            elif found is None:
                 result.outcomes.append(Outcome(instance_id, "skipped", "no such instance (already purged?)"))
-            elif status.get("runtimeStatus") not in TERMINAL_STATUSES:
-                result.outcomes.append(Outcome(instance_id, "skipped", f"it is {status.get('runtimeStatus')}; "
-                                                                       "only finished instances are purged"))
+            elif (status := found["status"].get("runtimeStatus")) not in TERMINAL_STATUSES:
+                result.outcomes.append(Outcome(instance_id, "skipped",
+                                               f"it is {status}; only finished instances are purged"))
             else:
-                lines.append(found)  # type: ignore[arg-type]
+                lines.append(found)
         if not lines:
             return result
         name = blob_name(hub, run_id, batch, now)
