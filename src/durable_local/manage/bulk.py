@@ -348,6 +348,27 @@ def purge_listed(client: DurableClient, instance_ids: list[str],
     return outcomes
 
 
+def purge_by_filter(client: DurableClient, statuses: Sequence[str], created_from: datetime | None,
+                    created_to: datetime, instance_id_prefix: str | None = None, *, batch: int = 5000,
+                    on_batch: Callable[[int], None] | None = None) -> list[str]:
+    """Local host only: purge every instance in `statuses` created in the window, `batch` per request, without
+    listing them first; answers exactly the IDs purged (the host reads them in the purging transaction)."""
+    flt: dict[str, str] = {"createdTimeTo": format_datetime(created_to)}
+    if created_from:
+        flt["createdTimeFrom"] = format_datetime(created_from)
+    if instance_id_prefix:
+        flt["instanceIdPrefix"] = instance_id_prefix
+    purged: list[str] = []
+    while True:
+        body = {"filter": flt, "runtimeStatus": list(statuses), "limit": batch}
+        answer = client.expect(client.request("POST", PURGE_ENDPOINT, body=body, hub_params=True), 200).json()
+        purged += answer.get("purged") or []
+        if on_batch:
+            on_batch(len(purged))
+        if not answer.get("more"):
+            return purged
+
+
 def execute(
     client: DurableClient,
     plan: BulkPlan,

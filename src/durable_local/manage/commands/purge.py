@@ -1,10 +1,12 @@
 """`durable purge-history`: list the finished instances matching the filters (or given by ID), confirm, then
 purge exactly those: on the local host 1,000 per request (the host purges only those still in the selected
-statuses and says which), elsewhere one request per instance."""
+statuses and says which), elsewhere one request per instance. With `--yes` on the local host there is nothing to
+confirm, so it skips the listing: the host purges by filter and names each instance it purged."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from typing import Any
 
 from durable_local.manage import bulk
@@ -46,6 +48,8 @@ def purge_history(ctx: Context) -> int:
         raise UsageError(
             "give either --id or the filters (--created-after, --created-before, --runtime-status), not both"
         )
+    if args.yes and not args.dry_run and not args.id and bulk.purge_endpoint_available(ctx.client):
+        return _purge_without_listing(ctx)
     selection = _purge_selection(ctx)
     if args.dry_run:
         show_selection(ctx, selection, "purged")
@@ -75,6 +79,26 @@ def purge_history(ctx: Context) -> int:
             + (f" {gone} were already gone." if gone else "")
             + (f" {len(kept)} were kept: their runtime status changed since they were listed." if kept else "")
         )
+    return EXIT_OK
+
+
+def _purge_without_listing(ctx: Context) -> int:
+    """`--yes` on the local host: nothing to confirm, so no listing; the host purges by filter, 5,000 per
+    request, created up to now (or `--created-before`), and names every instance it purged."""
+    args = ctx.args
+    progress = Progress()
+    now = datetime.now(UTC)
+    deleted = bulk.purge_by_filter(
+        ctx.client, list(args.runtime_status or TERMINAL_STATUSES), args.created_after,
+        min(args.created_before, now) if args.created_before else now,
+        on_batch=lambda count: progress.update(f"Purging: {count} so far..."))
+    progress.done()
+    if ctx.out.json:
+        ctx.out.emit_json({"instancesDeleted": len(deleted), "instanceIds": deleted})
+    elif deleted:
+        ctx.out.line(f"Purged the history of {len(deleted)} instances.")
+    else:
+        ctx.out.line("No instances match; nothing to purge.")
     return EXIT_OK
 
 
