@@ -367,6 +367,10 @@ class Store:
 
     def purge_batch(self, query: InstanceQuery, limit: int, hub: str | None = None) -> int:
         """Purge up to `limit` instances matching `query` (ids only are read), in one transaction."""
+        return len(self.purge_batch_ids(query, limit, hub))
+
+    def purge_batch_ids(self, query: InstanceQuery, limit: int, hub: str | None = None) -> list[str]:
+        """`purge_batch`, answering the IDs it purged."""
         hub = hub or self.hub
         self.bulk_pause()
         with self.transaction() as db:
@@ -384,7 +388,8 @@ class Store:
                     if len(ids) >= limit:
                         break
             ids.sort()  # deletes in key order touch each page of instances and history once
-            return self._delete(db, hub, ids[:limit])
+            self._delete(db, hub, ids[:limit])
+            return ids[:limit]
 
     def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
                      hub: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:
