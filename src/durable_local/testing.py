@@ -46,13 +46,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
+from durable_local.vocabulary import DURABLE_API, TERMINAL_STATUSES
+
 T = TypeVar("T")
 
-DURABLE_API = "/runtime/webhooks/durabletask"
-"""The Durable HTTP API's base path on a Functions host (the extension's default webhook path)."""
-
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-"""Runtime statuses after which an instance never changes again (unless rewound or restarted)."""
+__all__ = ["DURABLE_API", "TERMINAL_STATUSES", "DurableHttpClient", "LocalHost", "Response", "eventually",
+           "free_port", "http_request", "query_string"]
 
 
 def eventually(

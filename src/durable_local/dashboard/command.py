@@ -19,8 +19,6 @@ import webbrowser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-
 from durable_local.manage.client import DEFAULT_BASE_URL, DurableClient
 from durable_local.manage.context import BASE_URL_ENV, SYSTEM_KEY_ENV, check_base_url
 from durable_local.manage.errors import CliError
@@ -136,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(dashboard: Dashboard, config: DashboardConfig, *, open_browser: bool) -> None:
+    from aiohttp import web  # loaded only when serving: other `durable` commands stay quick to start
+
     runner = web.AppRunner(dashboard.application(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port)

@@ -25,6 +25,7 @@ from durable_local.host.schedule import ScheduleError
 from durable_local.host.server import HostServer, serve
 from durable_local.host.store import Store, StoreLockedError
 from durable_local.host.timers import TimerTriggers
+from durable_local.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard, parse_origins
 
 log = logging.getLogger("durable_local.host")
 DEFAULT_PORT = 7071
@@ -51,12 +52,22 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     start.add_argument("--clock-start", default=None, help="ISO time the virtual clock starts at (default now)")
     start.add_argument("--testing", action="store_true",
                        help="enable the testing endpoints (seed instances, advance the clock, wait idle)")
+    start.add_argument("--cors", default=None,
+                       help="comma-separated origins whose pages may send state-changing requests (added to "
+                            "local.settings.json Host.CORS; '*' allows any)")
+    start.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="a Host header name to accept besides localhost and the bound addresses (forwarded "
+                            "ports, devcontainers, WSL); repeatable, '*' accepts any")
+    start.add_argument("--max-request-body-size", type=int, default=DEFAULT_MAX_BODY_BYTES, metavar="BYTES",
+                       help="larger request bodies are refused with 413 (default 104857600, as Azure Functions)")
     start.set_defaults(handler=run_start)
 
 
 def run_start(args: argparse.Namespace) -> int:
     app_dir = Path.cwd()
     try:
+        if args.max_request_body_size <= 0:
+            raise ConfigError("--max-request-body-size must be a positive number of bytes")
         config = AppConfig.load(app_dir)
         config.apply_settings()
         hub = config.task_hub(args.task_hub)
@@ -84,7 +95,11 @@ async def _serve(config: AppConfig, index: FunctionIndex, hub: str, clock: Clock
     engine = Engine(store, index, clock, lambda: binding, str(config.app_dir))
     api = DurableApi(engine, hub)
     timers = TimerTriggers(engine)
-    server = HostServer(engine, api, timers, config.route_prefix, args.testing)
+    guard = RequestGuard(bound_addresses=[h for h in args.bind.split(",") if h],
+                         allowed_hosts=[h for value in args.allowed_host for h in value.split(",")],
+                         allowed_origins=parse_origins(config.host_settings.get("CORS")) + parse_origins(args.cors),
+                         max_body_bytes=args.max_request_body_size)
+    server = HostServer(engine, api, timers, config.route_prefix, args.testing, guard)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

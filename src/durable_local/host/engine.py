@@ -30,8 +30,10 @@ from durable_local.host.indexing import FunctionIndex
 from durable_local.host.records import Commit, Message, WorkItem
 from durable_local.host.sequencer import HTTP_ACTIVITY
 from durable_local.host.store import Store
+from durable_local.vocabulary import function_not_found
 
 log = logging.getLogger(__name__)
+FLUSH_RETRY_SECONDS = 1.0
 
 EPISODE_BATCH = 128
 VIRTUAL_TIME_KEY = "virtual_clock"
@@ -177,16 +179,14 @@ class Engine:
     def _invoke_entity(self, name: str, batch_json: str) -> str:
         info = self.index.lookup("entity", name)
         if info is None:
-            raise LookupError(f"The function '{name}' doesn't exist, is disabled, or is not an entity function. "
-                              f"Additional info: {self.index.known('entity')}")
+            raise LookupError(function_not_found(name, "entity", self.index.known("entity")))
         return info.callable(**{info.trigger["name"]: batch_json})
 
     def _invoke_orchestrator(self, name: str, context_json: str) -> invoke.Invocation:
         info = self.index.lookup("orchestrator", name)
         if info is None:
             known = self.index.known("orchestrator")
-            return invoke.Invocation(error=f"The function '{name}' doesn't exist, is disabled, or is not an "
-                                           f"orchestrator function. Additional info: {known}")
+            return invoke.Invocation(error=function_not_found(name, "orchestrator", known))
         return invoke.call_orchestrator(info, context_json)
 
     # -- activities ------------------------------------------------------------------------------------
@@ -215,8 +215,7 @@ class Engine:
                              Result=result)
             info = self.index.lookup("activity", item.name)
             if info is None:
-                raise LookupError(f"The function '{item.name}' doesn't exist, is disabled, or is not an "
-                                  f"activity function. Additional info: {self.index.known('activity')}")
+                raise LookupError(function_not_found(item.name, "activity", self.index.known("activity")))
             value = invoke.decode_activity_input(item.input)
             kwargs = invoke.arguments(info, value, self.client_json, self.app_dir)
             result_value = await invoke.call(info, kwargs, self.executor)
@@ -242,8 +241,11 @@ class Engine:
                                   for item, outcome in done])
         try:
             self.commit(commit)
-        except Exception:
-            log.exception("could not record %d activity result(s); they will re-run on restart", len(done))
+        except Exception:  # e.g. SQLITE_FULL: keep the results and retry, so the instances continue
+            log.exception("could not record %d activity result(s); retrying in %g s", len(done), FLUSH_RETRY_SECONDS)
+            self._completions = done + self._completions
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_RETRY_SECONDS, self._flush)
 
     # -- user code the host starts outside orchestrations ----------------------------------------------
     def enter_busy(self) -> None:

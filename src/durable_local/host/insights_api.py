@@ -8,7 +8,7 @@ What the Durable HTTP API cannot answer on every backend, answered from the loca
 - `GET /admin/host/instances/{instanceId}`: one instance's status with its `parentInstanceId`;
 - `GET /admin/host/counts?name=&runtimeStatus=&createdTimeFrom=&createdTimeTo=&instanceIdPrefix=`: the number
   of instances per runtime status and a histogram of created times (see `instance_counts` for how this
-  avoids scanning the instances and how buckets are chosen).
+  avoids scanning the instances, how buckets are chosen, and when an answer is a cached one `ageSeconds` old).
 
 Unlike the Durable HTTP API, which ignores what it cannot parse, these endpoints refuse an unknown parameter,
 an unknown runtime status, a malformed time or `top` with a 400 and a JSON `{"error": ...}`.
@@ -16,22 +16,24 @@ an unknown runtime status, a malformed time or `top` with a 400 and a JSON `{"er
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from aiohttp import web
 
 from durable_local.host.durable_api import ArgumentError, DurableApi, decode_token, encode_token
 from durable_local.host.history import from_micros, parse_time, status_time, to_micros
-from durable_local.host.instance_counts import count_instances
+from durable_local.host.instance_counts import CountCache
 from durable_local.host.records import Instance, RuntimeStatus
 from durable_local.host.status import status_payload
-from durable_local.host.store import InstanceQuery
+from durable_local.host.store import InstanceQuery, Store
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
 FILTER_PARAMETERS = ("runtimestatus", "createdtimefrom", "createdtimeto", "instanceidprefix", "name", "taskhub",
                      "code")
 LIST_PARAMETERS = (*FILTER_PARAMETERS, "top", "showinput")
 MAX_TOP = 1000
+_COUNT_CACHES: weakref.WeakKeyDictionary[Store, CountCache] = weakref.WeakKeyDictionary()
 
 
 class BadRequest(ValueError):
@@ -154,7 +156,8 @@ def _counts(api: DurableApi, request: web.Request) -> web.StreamResponse:
     values = _parameters(request, FILTER_PARAMETERS)
     query = _filter(api, values)
     hub = _hub(api, values)
-    result = count_instances(api.store.db, hub, query)
+    cache = _COUNT_CACHES.setdefault(api.store, CountCache())
+    result, age = cache.counts(api.store.db, hub, query)
     buckets = []
     if result.buckets:
         step = result.bucket_seconds * 1_000_000
@@ -169,4 +172,5 @@ def _counts(api: DurableApi, request: web.Request) -> web.StreamResponse:
         "counts": {status.value: n for status, n in result.counts.items()},
         "histogram": {"bucketSeconds": result.bucket_seconds, "buckets": buckets},
         "method": result.method,
+        "ageSeconds": round(age, 3),
     })

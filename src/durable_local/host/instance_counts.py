@@ -6,8 +6,11 @@ Answered without a scan of the instances (the dashboard refreshes these figures)
   window (and windows of a few days, whose histogram needs buckets smaller than a day) are counted over
   `instances_by_status` / `instances_by_name` index ranges. Cost: a few summary rows per day of the window,
   plus the instances of at most a few days.
-- With a prefix, the prefix's range of `instances_by_id` is counted (runtime status and created time are in
-  that index, so no instance payload is read): the cost grows with the instances that match the prefix.
+- With a prefix, the prefix's range of the primary key is counted (runtime status and created time come
+  before the payload columns in a row, so inputs and outputs are not read): the cost grows with the
+  instances that match the prefix (about 1.5 µs each). So that a dashboard refreshing such a figure cannot
+  keep the host busy, `CountCache` keeps an answer that took more than 50 ms for 20 times as long as it
+  took (at most a minute), and says how old it is.
 Entities (`@name@key`) are never counted, as the Durable HTTP API's listing never shows them with instances.
 
 Histogram buckets have a fixed size chosen for the window's span (about 100 buckets at most): 1, 5 or 15
@@ -17,12 +20,13 @@ minutes, 1 hour, 1 day, 7 days or 30 days, aligned to the Unix epoch in UTC.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from durable_local.host.records import RuntimeStatus
 from durable_local.host.schema import MICROS_PER_DAY
-from durable_local.host.store import PREFIX_END, InstanceQuery
+from durable_local.host.store import PREFIX_END, PRIMARY_KEY, InstanceQuery
 
 MICROS_PER_SECOND = 1_000_000
 _SUB_DAY_BUCKETS = ((100 * 60, 60), (500 * 60, 300), (25 * 3600, 900), (4 * 86400, 3600))  # (max span, size) s
@@ -143,14 +147,14 @@ def _by_prefix(db: sqlite3.Connection, hub: str, query: InstanceQuery,
     if query.created_from is not None and query.created_to is not None:
         low, high = query.created_from, query.created_to
     else:
-        row = db.execute(f"SELECT MIN(created_time), MAX(created_time) FROM instances INDEXED BY instances_by_id "
+        row = db.execute(f"SELECT MIN(created_time), MAX(created_time) FROM instances {PRIMARY_KEY} "
                          f"WHERE {condition}", args).fetchone()
         low = query.created_from if query.created_from is not None else (row[0] if row[0] is not None else 0)
         high = query.created_to if query.created_to is not None else (row[1] if row[1] is not None else -1)
     result = InstanceCounts({status: 0 for status in statuses}, bucket_seconds_for(high - low), method="index")
     bucket = result.bucket_seconds * MICROS_PER_SECOND
     for status, slot, count in db.execute(
-            f"SELECT runtime_status, created_time / ?, COUNT(*) FROM instances INDEXED BY instances_by_id "
+            f"SELECT runtime_status, created_time / ?, COUNT(*) FROM instances {PRIMARY_KEY} "
             f"WHERE {condition} GROUP BY 1, 2", [bucket, *args]):
         _add(result, RuntimeStatus(status), int(slot) * bucket, int(count))
     return result
@@ -160,3 +164,31 @@ def _add(result: InstanceCounts, status: RuntimeStatus, bucket_start: int, count
     result.counts[status] = result.counts.get(status, 0) + count
     slot = result.buckets.setdefault(bucket_start, {})
     slot[status] = slot.get(status, 0) + count
+
+
+class CountCache:
+    """Keeps the answers that were slow to compute (a broad prefix) for a while; see the module docstring."""
+
+    SLOW_SECONDS = 0.05
+    COST_FACTOR = 20
+    MAX_AGE_SECONDS = 60.0
+    MAX_ENTRIES = 64
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, InstanceQuery], tuple[InstanceCounts, float, float]] = {}
+
+    def counts(self, db: sqlite3.Connection, hub: str, query: InstanceQuery) -> tuple[InstanceCounts, float]:
+        """The answer for `query` and its age in seconds (0 when just computed)."""
+        now = time.monotonic()
+        cached = self._entries.get((hub, query))
+        if cached is not None and cached[2] > now:
+            return cached[0], now - cached[1]
+        result = count_instances(db, hub, query)
+        elapsed = time.monotonic() - now
+        if elapsed > self.SLOW_SECONDS:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries = {key: entry for key, entry in self._entries.items() if entry[2] > now}
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.pop(next(iter(self._entries)))
+            self._entries[(hub, query)] = (result, now, now + min(self.MAX_AGE_SECONDS, elapsed * self.COST_FACTOR))
+        return result, 0.0

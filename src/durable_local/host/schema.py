@@ -4,13 +4,12 @@ Version 0 is the unversioned store written before versions existed (`SCHEMA_V0`,
 `Migration` moves a store from `version - 1` to `version` inside one transaction that also sets
 `user_version`, so a host killed during a migration leaves the store at the previous version and the next
 start runs that step again. A normal start reads one pragma and runs nothing; a one-off migration may scan
-the store (version 1 builds two indexes and fills the count summary) and so take longer than a normal start.
+the store (version 1 builds an index and fills the count summary) and so take longer than a normal start.
 
 Anyone who changes the schema appends a `Migration` to `MIGRATIONS`; never edit a released step.
 
-Version 1 (for a million instances):
-- `instances_by_id (hub, instance_id, runtime_status, created_time)`: instance id prefix ranges, narrow
-  enough to count a range without reading the instances' payloads;
+Version 1 (for a million instances; every index costs each insert and each purge page writes, so instance
+id prefix ranges are read from the primary key rather than from an index of their own):
 - `instances_by_name (hub, name, runtime_status, created_time, instance_id)`: listing by orchestrator name,
   alone or with runtime statuses, in created order;
 - `instance_counts (hub, runtime_status, day, name, count)`: how many orchestration instances (not entities)
@@ -105,7 +104,6 @@ def _count_change(row: str, delta: int) -> str:
 
 
 V1_COUNTS = f"""
-CREATE INDEX IF NOT EXISTS instances_by_id ON instances (hub, instance_id, runtime_status, created_time);
 CREATE INDEX IF NOT EXISTS instances_by_name ON instances (hub, name, runtime_status, created_time, instance_id);
 CREATE TABLE IF NOT EXISTS instance_counts (
     hub TEXT NOT NULL,
@@ -164,7 +162,7 @@ def _statements(sql: str) -> list[str]:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "instance id prefix and orchestrator name indexes; per-status, per-day instance counts",
+    Migration(1, "orchestrator name index; per-status, per-day instance counts",
               _script(V1_COUNTS)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -12,7 +12,7 @@ Rules that make a killed host lose nothing that was committed:
 - The schema is versioned (`PRAGMA user_version`); opening a store migrates it in place (`schema.py`).
 
 Instances are keyed by (task hub, instance id); listing uses keyset paging on (created time, instance id)
-over indexes, never a scan of every instance.
+over index ranges (see `query`), never a scan of every instance.
 """
 
 from __future__ import annotations
@@ -34,9 +34,12 @@ from durable_local.host.schema import migrate
 INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_time, last_updated_time, "
                     "completed_time, input, output, custom_status, parent_instance_id, parent_execution_id, "
                     "parent_sequence_id, history_length")
+CHECKPOINT_PAGES = 1_000  # SQLite's default automatic checkpoint threshold
+BULK_CHECKPOINT_PAGES = 16_384  # 64 MiB of 4 KiB pages, during bulk writes
+WAL_SIZE_LIMIT = 64 * 2**20
+PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
 PREFIX_RANGE_LIMIT = 5_000  # a prefix matching at most this many instances is read from its own index range
-CONTROL_EVENTS = (3, 19, 20)  # ExecutionTerminated, ExecutionSuspended, ExecutionResumed
 
 
 class StoreLockedError(RuntimeError):
@@ -80,12 +83,14 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file: IO[str] | None = None
         self.prefix_range_limit = PREFIX_RANGE_LIMIT
+        self._bulk_depth = 0
         self._take_process_lock()
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.execute("PRAGMA cache_size=-16384")  # 16 MiB of page cache
+        self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # a reset WAL shrinks back to this
         self.db.execute("PRAGMA recursive_triggers=ON")  # INSERT OR REPLACE fires the count triggers' DELETE
         try:
             self.migrations_applied = migrate(self.db)
@@ -117,6 +122,27 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Around many large transactions in a row (a purge by filter).
+
+        SQLite checkpoints the WAL into the database when a commit leaves it over 1,000 pages (4 MiB): during
+        a purge that is after almost every batch, and about a third of the purge's time. Here the threshold is
+        `BULK_CHECKPOINT_PAGES` (64 MiB), so each page rewritten by several batches is copied once; at the end
+        the WAL is checkpointed and truncated, so it does not stay large. Durability is unchanged: every
+        batch still commits to the WAL, which survives `kill -9`.
+        """
+        self._bulk_depth += 1
+        if self._bulk_depth == 1:
+            self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            self._bulk_depth -= 1
+            if self._bulk_depth == 0:
+                self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- instances -------------------------------------------------------------------------------------
     def get_instance(self, instance_id: str, hub: str | None = None) -> Instance | None:
@@ -219,17 +245,18 @@ class Store:
 
         The cost of a page stays about `top` index reads whatever the size of the task hub:
         - an instance id prefix that matches at most `prefix_range_limit` instances is read from its own
-          range of `instances_by_id` (every other filter applied there) and sorted: a narrow prefix never
+          range of the primary key (every other filter applied there) and sorted: a narrow prefix never
           walks the hub in created order;
         - otherwise each runtime status is read from its own range of `instances_by_status` (or
           `instances_by_name` when an orchestrator name is given, or `instances_by_created` without a status)
           in created order and the ranges are merged; a broad prefix is then a filter on that walk, matched
           by at least one in `prefix_range_limit` / (instances in the hub) entries.
+        Keys are found in the index alone and only the page's rows are read.
         """
         hub = hub or self.hub
         if query.prefix and self._prefix_is_narrow(hub, query.prefix):
             where, args = self._where(hub, query, query.statuses, after)
-            keys = self._keys("instances_by_id", where, args, top + 1)
+            keys = self._keys(PRIMARY_KEY, where, args, top + 1)
         else:
             keys = []
             for status in self._status_ranges(query):
@@ -246,7 +273,7 @@ class Store:
         The index holds every filtered column, so a walk past many non-matching entries reads no row
         (SQLite would otherwise read each entry's row before testing a filter the index could answer).
         """
-        sql = (f"SELECT created_time, instance_id FROM instances INDEXED BY {index} WHERE {where} "
+        sql = (f"SELECT created_time, instance_id FROM instances {index} WHERE {where} "
                "ORDER BY created_time, instance_id LIMIT ?")
         return [(row[0], row[1]) for row in self.db.execute(sql, (*args, limit))]
 
@@ -267,7 +294,7 @@ class Store:
 
     def _prefix_is_narrow(self, hub: str, prefix: str) -> bool:
         row = self.db.execute(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM instances INDEXED BY instances_by_id "
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM instances {PRIMARY_KEY} "
             "WHERE hub = ? AND instance_id >= ? AND instance_id < ? LIMIT ?)",
             (hub, prefix, prefix + PREFIX_END, self.prefix_range_limit + 1)).fetchone()
         return int(row[0]) <= self.prefix_range_limit
@@ -275,8 +302,8 @@ class Store:
     @staticmethod
     def _walk_index(query: InstanceQuery, status: RuntimeStatus | None) -> str:
         if status is None:
-            return "instances_by_created"
-        return "instances_by_name" if query.name is not None else "instances_by_status"
+            return "INDEXED BY instances_by_created"
+        return "INDEXED BY " + ("instances_by_name" if query.name is not None else "instances_by_status")
 
     @staticmethod
     def _where(hub: str, query: InstanceQuery, statuses: Sequence[RuntimeStatus],
@@ -327,18 +354,39 @@ class Store:
             if query.prefix and self._prefix_is_narrow(hub, query.prefix):
                 where, args = self._where(hub, query, query.statuses, None)
                 ids = [row[0] for row in db.execute(
-                    f"SELECT instance_id FROM instances INDEXED BY instances_by_id WHERE {where} LIMIT ?",
-                    (*args, limit))]
+                    f"SELECT instance_id FROM instances {PRIMARY_KEY} WHERE {where} LIMIT ?", (*args, limit))]
             else:
                 for status in self._status_ranges(query):
                     where, args = self._where(hub, query, (status,) if status else (), None)
                     ids += [row[0] for row in db.execute(
-                        f"SELECT instance_id FROM instances INDEXED BY {self._walk_index(query, status)} "
-                        f"WHERE {where} LIMIT ?", (*args, limit - len(ids)))]
+                        f"SELECT instance_id FROM instances {self._walk_index(query, status)} WHERE {where} LIMIT ?",
+                        (*args, limit - len(ids)))]
                     if len(ids) >= limit:
                         break
             ids.sort()  # deletes in key order touch each page of instances and history once
             return self._delete(db, hub, ids[:limit])
+
+    def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
+                     hub: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:
+        """Purge those of `instance_ids` whose runtime status is in `statuses`, in one transaction.
+
+        Returns the purged IDs, the others that exist with their status, and the IDs that do not exist; the
+        statuses are read inside the transaction, so nothing that changed status meanwhile is purged.
+        """
+        hub = hub or self.hub
+        found: dict[str, str] = {}
+        with self.transaction() as db:
+            for start in range(0, len(instance_ids), 500):
+                chunk = instance_ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(db.execute(
+                    f"SELECT instance_id, runtime_status FROM instances WHERE hub=? AND instance_id IN ({marks})",
+                    (hub, *chunk)).fetchall())
+            purged = [i for i in dict.fromkeys(instance_ids) if found.get(i) in statuses]
+            self._delete(db, hub, purged)
+        kept = {i: status for i, status in found.items() if status not in statuses}
+        missing = [i for i in dict.fromkeys(instance_ids) if i not in found]
+        return purged, kept, missing
 
     @staticmethod
     def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str], keep_messages: bool = False) -> int:

@@ -3,15 +3,17 @@ and `restart`. Each checks the API's answer and explains a refusal by the instan
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from durable_local.manage.client import NO_BODY
+from durable_local.manage.commands.options import Subparsers, add_command, instance_id_option, wait_options
 from durable_local.manage.context import Context
 from durable_local.manage.errors import EXIT_OK, CliError
-from durable_local.manage.parsing import TERMINAL_STATUSES, parse_json_value
+from durable_local.manage.parsing import TERMINAL_STATUSES, event_name, non_negative_float, parse_json_value
 
 
 def start_new(ctx: Context) -> int:
@@ -146,3 +148,108 @@ def restart(ctx: Context) -> int:
     else:
         ctx.out.line(f"Restarted instance '{args.id}'. New instance ID: {new_id or args.id}")
     return EXIT_OK
+
+
+def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+    """Add `start-new`, `raise-event`, `rewind`, `suspend`, `resume` and `restart`."""
+    p = add_command(
+        subparsers,
+        "start-new",
+        "start an orchestration instance",
+        start_new,
+        common=common,
+        description="POST /orchestrators/{function-name}[/{id}]; prints the new instance ID.",
+        example="durable start-new --function-name HelloWorld --input @counter-data.json --task-hub-name TestTaskHub",
+    )
+    p.add_argument("--function-name", required=True, metavar="NAME", help="orchestrator function to start")
+    p.add_argument(
+        "--input",
+        metavar="JSON|@FILE",
+        help="input: inline JSON (other text is sent as a JSON string) or @path/to/file.json",
+    )
+    p.add_argument(
+        "--raw-input",
+        action="store_true",
+        help="send a non-object input as-is (for apps in other languages); by default a number, string, list or "
+        "boolean is encoded as the Python SDK's start_new encodes it, so a Python orchestrator's get_input() "
+        "returns it (a JSON object is always sent as-is)",
+    )
+    p.add_argument("--id", metavar="ID", help="instance ID (default: a random one)")
+
+    p = add_command(
+        subparsers,
+        "raise-event",
+        "send an event to an instance",
+        raise_event,
+        common=common,
+        description="POST /instances/{id}/raiseEvent/{event-name}. The event name is required "
+        "(Core Tools invents a random one).",
+        example="durable raise-event --id 0ab8c55a66644d68a3a8b220b12d209c --event-name MyEvent "
+        "--event-data @eventdata.json",
+    )
+    instance_id_option(p)
+    p.add_argument("--event-name", required=True, metavar="NAME", type=event_name, help="name of the event")
+    p.add_argument(
+        "--event-data",
+        metavar="JSON|@FILE",
+        help="event data: inline JSON (other text is sent as a JSON string) or @path/to/file.json",
+    )
+
+    p = add_command(
+        subparsers,
+        "rewind",
+        "rewind a Failed instance",
+        rewind,
+        common=common,
+        description="Reruns the failed work of a Failed instance; shows the status before and after.",
+        example='durable rewind --id 0ab8c55a66644d68a3a8b220b12d209c --reason "Orchestrator failed and '
+        'needs to be revived."',
+    )
+    instance_id_option(p)
+    p.add_argument("--reason", help="reason for the rewind")
+    p.add_argument(
+        "--timeout",
+        type=non_negative_float,
+        default=10,
+        metavar="SECONDS",
+        help="how long to wait for the status to change after the rewind (default: 10)",
+    )
+
+    p = add_command(
+        subparsers,
+        "suspend",
+        "suspend a running instance",
+        suspend,
+        common=common,
+        description="POST /instances/{id}/suspend, then waits until it is Suspended (unless --no-wait).",
+        example='durable suspend --id 0ab8c55a66644d68a3a8b220b12d209c --reason "Pause for maintenance"',
+    )
+    instance_id_option(p)
+    p.add_argument("--reason", help="reason for suspending")
+    wait_options(p, "the instance is Suspended")
+
+    p = add_command(
+        subparsers,
+        "resume",
+        "resume a suspended instance",
+        resume,
+        common=common,
+        description="POST /instances/{id}/resume, then waits until it is no longer Suspended (unless --no-wait).",
+        example='durable resume --id 0ab8c55a66644d68a3a8b220b12d209c --reason "Maintenance done"',
+    )
+    instance_id_option(p)
+    p.add_argument("--reason", help="reason for resuming")
+    wait_options(p, "the instance is no longer Suspended")
+
+    p = add_command(
+        subparsers,
+        "restart",
+        "start an instance again with its name and input",
+        restart,
+        common=common,
+        description="POST /instances/{id}/restart: a new run with the same orchestrator and input, under a "
+        "new instance ID unless --reuse-id.",
+        example="durable restart --id 0ab8c55a66644d68a3a8b220b12d209c",
+    )
+    instance_id_option(p)
+    p.add_argument("--reuse-id", action="store_true", help="restart under the same instance ID (it must have finished)")

@@ -4,14 +4,22 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from durable_local.manage.client import InstanceQuery
+from durable_local.manage.commands.options import Subparsers, add_command, confirmation_options
 from durable_local.manage.context import Context
 from durable_local.manage.errors import EXIT_OK, CliError
 from durable_local.manage.output import confirm, format_instances
 from durable_local.manage.settings import LOCAL_DEFAULT_TASK_HUB
-from durable_local.manage.storage import StorageAccount, identity_flags_given, target_from_args, validate_hub_name
+from durable_local.manage.storage import (
+    StorageAccount,
+    add_identity_arguments,
+    identity_flags_given,
+    target_from_args,
+    validate_hub_name,
+)
 
 
 def delete_task_hub(ctx: Context) -> int:
@@ -29,7 +37,13 @@ def _hub_info(ctx: Context, hub: str) -> dict[str, Any]:
             "without --connection-string-setting needs `durable host start`)"
         )
     info = ctx.client.expect(response, 200).json()
-    return info if isinstance(info, dict) else {"taskHub": hub}
+    info = info if isinstance(info, dict) else {"taskHub": hub}
+    if not any(value for key, value in info.items() if key != "taskHub"):
+        raise CliError(
+            f"task hub '{hub}' does not exist on the local host at {ctx.client.base_url} (no instances, history, "
+            "messages or timers); nothing was deleted"
+        )
+    return info
 
 
 def _hub_instances(ctx: Context, hub: str) -> list[dict[str, Any]]:
@@ -106,3 +120,24 @@ def _delete_from_storage(ctx: Context, hub: str) -> int:
         for artifact in deleted:
             ctx.out.line(f"  {artifact}")
     return EXIT_OK
+
+
+def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+    """Add `delete-task-hub`."""
+    p = add_command(
+        subparsers,
+        "delete-task-hub",
+        "delete a task hub and all its data",
+        delete_task_hub,
+        common=common,
+        description="By default deletes the hub's data from the running local host (DELETE "
+        "{base-url}/admin/host/taskhubs/{hub}). With --connection-string-setting (a connection "
+        "string, or SETTING__accountName / SETTING__*ServiceUri with SETTING__credential and "
+        "SETTING__clientId), or with --storage-account / --*-service-uri, deletes the hub's tables, "
+        "queues and blob containers from that Azure Storage account, and nothing else. "
+        "Hub: --task-hub-name, else host.json, else TestHubName.",
+        example="durable delete-task-hub --task-hub-name UserTest",
+    )
+    add_identity_arguments(p)
+    confirmation_options(p)
+    p.set_defaults(check_task_hub=False)  # it names the hub to delete, whichever hub the local host runs
