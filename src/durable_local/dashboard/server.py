@@ -118,9 +118,11 @@ class Dashboard:
 
     # -- plumbing --------------------------------------------------------------------------------------
     def application(self) -> web.Application:
-        app = web.Application(middlewares=[server_timing, guard.middleware(
-            token=self.config.token, bound_host=self.config.host, port=self.config.port,
-            allowed_hosts=self.config.allowed_hosts, cookie_name=f"durable_dashboard_{self.config.port}")])
+        app = web.Application(middlewares=[
+            server_timing,
+            guard.listener_rules(bound_host=self.config.host, allowed_hosts=self.config.allowed_hosts),
+            guard.middleware(token=self.config.token, cookie_name=f"durable_dashboard_{self.config.port}"),
+        ], client_max_size=guard.MAX_BODY_BYTES)
         app.router.add_get("/", self.home)
         app.router.add_get("/instances", self.instances_page)
         app.router.add_get("/instances/rows", self.instances_rows)
