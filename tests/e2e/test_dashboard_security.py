@@ -134,3 +134,12 @@ def test_an_oversized_form_is_refused(board):
     reply = post(f"{board.origin}/instance/x/action/raise-event", headers=headers,
                  data=b"event_name=E&event_data=" + b"1" * (2 * 1024 * 1024))
     assert reply.status == 413
+
+
+def test_a_bulk_plan_needs_a_filter_and_statuses_the_operation_allows(board):
+    headers = {**session(board), "Origin": board.origin, "HX-Request": "true"}
+    empty = post(f"{board.origin}/bulk/plan", headers=headers, data=b"operation=terminate&filter=")
+    assert empty.status == 400 and b"empty filter is refused" in empty.body
+    running = post(f"{board.origin}/bulk/plan", headers=headers,
+                   data=urllib.parse.urlencode({"operation": "purge", "filter": "status=Running"}).encode())
+    assert running.status == 400 and b"purge acts only on instances that are" in running.body
