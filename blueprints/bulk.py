@@ -124,10 +124,8 @@ def _operation(req: func.HttpRequest) -> str:
 
 
 def _check_parameters(req: func.HttpRequest) -> None:
-    unknown = sorted(set(req.params) - _QUERY_PARAMETERS)
-    if unknown:
-        raise bad_request(f"unknown query parameter(s) {', '.join(unknown)}; a bulk operation takes "
-                          f"{', '.join(sorted(_QUERY_PARAMETERS - {'code'}))}")
+    """Unknown or mis-cased query parameters are a 400 naming them (`code`, the function key, in any case)."""
+    _params.accept_only(req, *sorted(_QUERY_PARAMETERS - {"code"}))
 
 
 def _body(req: func.HttpRequest) -> dict[str, Any]:

@@ -145,7 +145,7 @@ def test_a_deeply_nested_body_is_refused(app: LocalHost) -> None:
 
 
 @pytest.mark.parametrize(("setting", "value"), [("RETENTION_DAYS", "nan"), ("RETENTION_DAYS", "inf"),
-                                                ("PURGE_WINDOW_HOURS", "nan"), ("PURGE_TIME_BUDGET_SECONDS", "inf")])
+                                                ("PURGE_WINDOW_HOURS", "nan"), ("PURGE_PROGRESS_SECONDS", "inf")])
 def test_retention_settings_fail_closed_on_non_finite_numbers(azurite: Any, setting: str, value: str) -> None:
     with app_host(azurite, **{setting: value}) as host:
         old = unique("old")
