@@ -21,12 +21,10 @@ import logging
 from typing import Any
 from urllib.parse import unquote
 
-import azure.functions as func
 from aiohttp import web
-from azure.functions.http import HttpResponseConverter
 from multidict import CIMultiDict
 
-from durable_local.host import invoke
+from durable_local.host.calls import HttpCall
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
@@ -94,38 +92,17 @@ class HostServer:
                            route_values: dict[str, str]) -> web.StreamResponse:
         # The host joins repeated query values and headers with commas before the worker sees them
         # (azure-functions-host GrpcMessageConversionExtensions.ToRpcHttp).
-        http_request = func.HttpRequest(
-            method=request.method, url=str(request.url), headers=_joined(request.headers),
-            params=_joined(request.query), route_params=route_values, body=await request.read())
-        kwargs = invoke.arguments(info, http_request, self.engine.client_json, self.engine.app_dir)
-        log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
-                 "APIs.')", info.name)
+        call = HttpCall(method=request.method, url=str(request.url), headers=_joined(request.headers),
+                        params=_joined(request.query), route_params=route_values, body=await request.read())
         try:
-            result = await invoke.call(info, kwargs, self.engine.executor)
-        except Exception:
-            log.exception("Executed 'Functions.%s' (Failed)", info.name)
+            reply = await self.engine.functions.http(info.name, call)
+        except Exception as error:  # the worker running it died
+            log.error("Executed 'Functions.%s' (Failed): %s", info.name, error)
             return web.Response(status=500)
-        return self._http_result(info, result)
-
-    @staticmethod
-    def _http_result(info: FunctionInfo, result: Any) -> web.StreamResponse:
-        """Encode the result with the library's own `HttpResponseConverter`, as the worker does: content-type
-        from mimetype (charset only for text/*), every Set-Cookie kept."""
-        if not isinstance(result, func.HttpResponse | str):
-            log.error("Function '%s' returned %r; an HTTP function must return an HttpResponse or a str",
-                      info.name, type(result).__name__)
-            return web.Response(status=500)
-        datum = HttpResponseConverter.encode(result, expected_type=None)
-        if datum.type == "string":
-            return web.Response(status=200, text=datum.value)
-        value = datum.value
         headers: CIMultiDict[str] = CIMultiDict()
-        for name, header in value["headers"].items():
-            headers.add(name, header.value)
-        for cookie in value["cookies"] or []:
-            for morsel in cookie.values():
-                headers.add("Set-Cookie", morsel.OutputString())
-        return web.Response(status=int(value["status_code"].value), body=value["body"].value, headers=headers)
+        for name, value in reply.headers:
+            headers.add(name, value)
+        return web.Response(status=reply.status, body=reply.body, headers=headers)
 
     # -- admin -----------------------------------------------------------------------------------------
     async def run_function(self, request: web.Request, name: str) -> web.StreamResponse:
@@ -150,10 +127,11 @@ class HostServer:
         """An activity run by hand: its input is the body's `input` text, decoded as the SDK decodes it."""
         self.engine.enter_busy()
         try:
-            kwargs = invoke.arguments(info, invoke.decode_activity_input(input_text), self.engine.client_json,
-                                      self.engine.app_dir)
-            await invoke.call(info, kwargs, self.engine.executor)
-            log.info("Executed 'Functions.%s' (Succeeded)", info.name)
+            outcome = await self.engine.functions.activity(info.name, input_text, f"Functions.{info.name} (admin)")
+            if outcome.ok:
+                log.info("Executed 'Functions.%s' (Succeeded)", info.name)
+            else:
+                log.error("Executed 'Functions.%s' (Failed): %s", info.name, outcome.reason)
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
         finally:
@@ -165,7 +143,8 @@ class HostServer:
         if path == "status" and request.method == "GET":
             return web.json_response({"state": "Running", "taskHub": self.api.hub,
                                       "now": engine.clock.now().isoformat(),
-                                      "clock": "virtual" if engine.clock.virtual else "system"})
+                                      "clock": "virtual" if engine.clock.virtual else "system",
+                                      "workers": engine.functions.pids})
         if path.startswith("taskhubs/"):
             hub = original[len("taskhubs/"):]
             if request.method == "GET":
