@@ -8,6 +8,7 @@ retries: `OutOfProcMiddleware`); after 3 crashes on one work item the activity f
 
 from __future__ import annotations
 
+import http.client
 import subprocess
 import sys
 import time
@@ -27,6 +28,14 @@ def start(host: LocalHost, activity: str, args: Any, orchestrator: str = "run_ac
     reply = host.post(f"{API}/orchestrators/{orchestrator}", {"activity": activity, "args": args})
     assert reply.status == 202, reply.body
     return str(reply.json()["id"])
+
+
+def live_workers(host: LocalHost, timeout: float = 30) -> list[int]:
+    """The worker pids once at least one worker runs (one may be restarting after a crash test)."""
+    deadline = time.monotonic() + timeout
+    while not (pids := host.worker_pids()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pids
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +62,7 @@ def test_a_blocking_async_activity_does_not_delay_status_queries(host: LocalHost
 
 
 def test_an_activity_that_exits_its_worker_is_redelivered_to_a_new_worker(host: LocalHost) -> None:
-    before = host.worker_pids()
+    before = live_workers(host)
     instance_id = start(host, "exit_process", {"key": "exit-once", "crashes": 1})
     status = host.wait_for_status(instance_id, timeout=60)
     assert status["runtimeStatus"] == "Completed" and status["output"] == 2  # the second run succeeded
@@ -77,14 +86,28 @@ def test_an_activity_that_crashes_its_worker_every_time_fails_after_three_crashe
     assert "Activity function 'exit_process' failed:" in status["output"]
     assert "died 3 times in a row" in status["output"]
     # The host kept serving, and a new worker runs the next work.
-    assert host.worker_pids()
+    assert live_workers(host)
     again = start(host, "report_pid_async", 0)
     assert host.wait_for_status(again, timeout=60)["runtimeStatus"] == "Completed"
 
 
+def test_an_orchestrator_that_exits_its_worker_is_replayed_again(host: LocalHost) -> None:
+    reply = host.post(f"{API}/orchestrators/exit_in_orchestrator", {"crashes": 1})
+    status = host.wait_for_status(reply.json()["id"], timeout=60)
+    assert status["runtimeStatus"] == "Completed" and status["output"] == "survived"
+    assert "while running orchestrator exit_in_orchestrator" in host.log()
+
+
+def test_an_orchestrator_that_crashes_its_worker_every_time_fails_after_three_crashes(host: LocalHost) -> None:
+    reply = host.post(f"{API}/orchestrators/exit_in_orchestrator", {"crashes": 1000})
+    status = host.wait_for_status(reply.json()["id"], timeout=90)
+    assert status["runtimeStatus"] == "Failed"
+    assert "crashed its worker process 3 times in a row" in status["output"]
+
+
 def test_http_triggers_and_activities_run_in_a_worker_not_in_the_host(host: LocalHost) -> None:
     assert host.process is not None
-    workers = host.worker_pids()
+    workers = live_workers(host)
     http_pid = int(host.get("/api/pid").body)
     instance_id = start(host, "report_pid", 0)
     activity_pid = host.wait_for_status(instance_id)["output"]
@@ -129,13 +152,13 @@ def test_an_activity_that_kills_the_in_process_host_fails_after_three_restarts(t
                     continue
             try:
                 reply = running.get(f"{API}/instances/{instance_id}", timeout=5)
-            except OSError:
+            except (OSError, http.client.HTTPException):  # the host died under the request
                 continue
             if reply.status == 200 and reply.json()["runtimeStatus"] == "Failed":
                 status = reply.json()
             time.sleep(0.05)
-        assert status is not None and "died 3 times in a row" in status["output"]
-        assert restarts == 3
+        assert status is not None and "died 3 times in a row" in status["output"], running.log()
+        assert restarts == 3, running.log()
         assert (tmp_path / "host-exit").read_text() == "3"
     finally:
         running.close()

@@ -11,7 +11,7 @@ keeps HTTP, the Durable HTTP API, the store, sequencing, timers and dispatch.
   running; every call it held fails with `WorkerCrashed` (the caller redelivers the work, as the extension does:
   a worker exit is a platform error that aborts the session and forces a durable retry, azure-functions-durable-
   extension `OutOfProcMiddleware`). The worker is restarted at once, then with a growing delay (up to 10 s)
-  while it keeps dying; the host serves throughout.
+  while it keeps dying before it could answer anything; the host serves throughout.
 - An app that fails to import in the first worker stops the start with the import error (`AppLoadError`).
 """
 
@@ -102,6 +102,7 @@ class _Worker:
     out: framing.FrameWriter
     started: float = field(default_factory=time.monotonic)
     calls: dict[int, _Call] = field(default_factory=dict)
+    answered: bool = False  # it has answered a call: healthy, so a later crash starts the backoff over
     reader_task: asyncio.Task[None] | None = None
 
     @property
@@ -188,6 +189,7 @@ class WorkerPool:
 
     async def _read(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
         while (frame := await framing.read(reader)) is not None:
+            worker.answered = True
             call = worker.calls.pop(frame[0].get("id", -1), None)
             if call is not None and not call.future.done():
                 call.future.set_result(frame)
@@ -212,7 +214,7 @@ class WorkerPool:
                 call.future.set_exception(WorkerCrashed(f"the worker process {worker.pid} running it exited "
                                                         f"with {how}"))
         lived = time.monotonic() - worker.started
-        crashes = 1 if lived > HEALTHY_AFTER else self._crashes.get(worker.slot, 0) + 1
+        crashes = 1 if lived > HEALTHY_AFTER or worker.answered else self._crashes.get(worker.slot, 0) + 1
         self._crashes[worker.slot] = crashes
         task = asyncio.create_task(self._restart(worker.slot, crashes), name=f"restart worker {worker.slot}")
         self._tasks.add(task)

@@ -75,3 +75,11 @@ async def report_pid_async(seconds: float) -> int:
 @app.route(route="pid", methods=["GET"])
 def http_pid(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(str(os.getpid()))
+
+
+@app.orchestration_trigger(context_name="context")
+def exit_in_orchestrator(context: df.DurableOrchestrationContext):
+    """Exits its worker during the replays that bump its counter to `crashes` or below, then completes."""
+    if bump(f"orchestrator-{context.instance_id}") <= context.get_input()["crashes"]:
+        os._exit(1)
+    return "survived"
