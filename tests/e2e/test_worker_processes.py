@@ -172,3 +172,10 @@ def test_an_app_that_fails_to_import_in_its_worker_is_a_clear_error(tmp_path: Pa
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "The app module 'function_app' failed to import: ImportError: no module x" in result.stderr
+
+
+def test_worker_python_arguments_come_from_the_language_worker_setting(tmp_path: Path) -> None:
+    """VS Code attaches debugpy this way: languageWorkers__python__arguments="-m debugpy --listen ..."."""
+    env = {"WORKER_APP_COUNTERS": str(tmp_path), "languageWorkers__python__arguments": "-X utf8"}
+    with LocalHost(APP, workers=1, env=env) as running:
+        assert running.get("/api/utf8-mode").body == b"1"

@@ -23,6 +23,7 @@ class NoUserCode:
     """The batch below never reaches user code: both episodes end inside the host."""
 
     index = FunctionIndex()
+    pids: list[int] = []
 
     async def orchestrate(self, calls: list[Any]) -> list[Any]:
         assert not calls

@@ -1,9 +1,10 @@
 """The host's engine: runs orchestration episodes and activities of one task hub, event-driven.
 
 - One orchestration loop on the event loop: it reads the instances with visible inbox messages, runs their
-  episodes (the SDK replay is CPU-bound, so running it inline is fastest), and writes all their commits in
-  one SQLite transaction (group commit). When nothing is ready it sleeps until a wake-up (a new message)
-  or the next timer's due time; there is no fixed polling interval.
+  episodes in batches, and writes each batch's commits in one SQLite transaction (group commit). With worker
+  processes, a few batches are in flight at once (never two episodes of one instance), so the host prepares
+  and commits one batch while the workers replay another. When nothing is ready it sleeps until a wake-up
+  (a new message) or the next timer's due time; there is no fixed polling interval.
 - User code never runs here: orchestrator replays, entity batches and activities go to the `FunctionRunner`
   (worker processes, or the host itself in the in-process debugging mode). A batch of episodes is prepared
   here, its orchestrator calls are sent to the runner together, and their answers are sequenced here.
@@ -75,6 +76,9 @@ class Engine:
         self._in_flight: dict[int, WorkItem] = {}
         self._episode_crashes: dict[str, int] = {}
         self._suspects = asyncio.Semaphore(1)  # activities retried after a crash run one at a time
+        self._batches: set[asyncio.Task[None]] = set()
+        self._episode_ids: set[str] = set()  # instances whose episode is in flight
+        self.max_batches = max(2, len(functions.pids) + 1) if functions.pids else 1
 
     @property
     def index(self) -> FunctionIndex:
@@ -156,17 +160,27 @@ class Engine:
 
     # -- orchestrations --------------------------------------------------------------------------------
     async def _orchestration_loop(self) -> None:
+        """Start batches of episodes for ready instances, up to `max_batches` at once (so the host prepares
+        and commits one batch while a worker replays another), then sleep until a wake-up or a due time."""
         while True:
             self._wakeup.clear()
             now = self.clock.now()
-            ready = self.store.ready_instances(to_micros(now), EPISODE_BATCH)
+            if len(self._batches) >= self.max_batches:
+                await self._wakeup.wait()  # a batch finishing sets it
+                continue
+            busy = self._episode_ids
+            ready = [instance_id for instance_id in
+                     self.store.ready_instances(to_micros(now), EPISODE_BATCH + len(busy))
+                     if instance_id not in busy][:EPISODE_BATCH]
             if ready:
-                try:
-                    await self._run_episodes(ready, now)
-                except Exception:  # a store failure: log, back off, retry; never kill the loop
-                    log.exception("orchestration dispatch failed; retrying")
-                    await asyncio.sleep(0.5)
+                busy.update(ready)
+                batch = self.spawn(self._run_batch(ready, now), name="episodes")
+                self._batches.add(batch)
+                batch.add_done_callback(self._batches.discard)
                 await asyncio.sleep(0)  # let HTTP requests and activity results in
+                continue
+            if self._batches:  # what is ready is in flight: wait for a batch to finish or new messages
+                await self._wakeup.wait()
                 continue
             due = self.store.next_visible_after(to_micros(now))
             self._waiting = True
@@ -174,6 +188,19 @@ class Engine:
                 await self._sleep(from_micros(due) if due is not None else None)
             finally:
                 self._waiting = False
+
+    async def _run_batch(self, instance_ids: list[str], now: datetime) -> None:
+        try:
+            await self._run_episodes(instance_ids, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a store failure: log, back off, retry; never kill the loop
+            log.exception("orchestration dispatch failed; retrying")
+            await asyncio.sleep(0.5)
+        finally:
+            self._episode_ids.difference_update(instance_ids)
+            self._batches.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._wakeup.set()
 
     async def _sleep(self, deadline: datetime | None) -> None:
         wakeup = asyncio.ensure_future(self._wakeup.wait())
@@ -350,7 +377,7 @@ class Engine:
 
     # -- idleness and virtual time ---------------------------------------------------------------------
     def is_idle(self) -> bool:
-        return (self._waiting and not self._wakeup.is_set() and self._running_activities == 0
+        return (self._waiting and not self._wakeup.is_set() and not self._batches and self._running_activities == 0
                 and not self._completions and self._busy == 0 and self.clock.waking == 0
                 and not self.store.has_ready_messages(to_micros(self.clock.now())))
 

@@ -13,6 +13,9 @@ keeps HTTP, the Durable HTTP API, the store, sequencing, timers and dispatch.
   extension `OutOfProcMiddleware`). The worker is restarted at once, then with a growing delay (up to 10 s)
   while it keeps dying before it could answer anything; the host serves throughout.
 - An app that fails to import in the first worker stops the start with the import error (`AppLoadError`).
+- `languageWorkers__python__arguments` (the host setting `languageWorkers:python:arguments`, which VS Code's
+  Azure Functions extension sets to attach its debugger) is put on the worker's Python command line before the
+  module, e.g. `-m debugpy --listen 127.0.0.1:9091`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import itertools
 import logging
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -44,6 +48,7 @@ MAX_WORKER_COUNT = 10  # WorkerProcessCountOptions.MaxProcessCount
 STARTUP_TIMEOUT = 60.0  # WorkerProcessCountOptions.ProcessStartupTimeout
 HEALTHY_AFTER = 30.0  # a worker that lived this long resets its crash count
 MAX_RESTART_DELAY = 10.0
+WORKER_ARGUMENTS_SETTING = "languageWorkers__python__arguments"
 
 
 def worker_count(flag: int | None) -> int:
@@ -162,7 +167,8 @@ class WorkerPool:
         parent, child = socket.socketpair()
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "durable_local.host.worker", str(child.fileno()), str(self.app_dir),
+                sys.executable, *shlex.split(os.environ.get(WORKER_ARGUMENTS_SETTING, "")),
+                "-m", "durable_local.host.worker", str(child.fileno()), str(self.app_dir),
                 self.target, pass_fds=(child.fileno(),), cwd=self.app_dir,
                 env={**os.environ, CLIENT_BINDING_VARIABLE: self.client_json})
         finally:

@@ -83,3 +83,11 @@ def exit_in_orchestrator(context: df.DurableOrchestrationContext):
     if bump(f"orchestrator-{context.instance_id}") <= context.get_input()["crashes"]:
         os._exit(1)
     return "survived"
+
+
+@app.route(route="utf8-mode", methods=["GET"])
+def http_utf8_mode(req: func.HttpRequest) -> func.HttpResponse:
+    """Shows an interpreter flag, so a test can see the worker's Python command-line arguments applied."""
+    import sys
+
+    return func.HttpResponse(str(sys.flags.utf8_mode))
