@@ -7,6 +7,7 @@ and a message naming the problem; `json_errors` turns it into `{"error": "..."}`
 import functools
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec
 
@@ -41,14 +42,34 @@ def conflict(message: str) -> RequestError:
 def json_response(
     body: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
-    """A response whose body is `body` encoded as JSON."""
+    """A response whose body is `body` encoded as JSON.
+
+    NaN and infinities (which an instance's input can hold: the Durable API accepts them, as Newtonsoft does)
+    are written as Newtonsoft writes them by default (`FloatFormatHandling.String`): "NaN", "Infinity",
+    "-Infinity", so the body stays valid JSON.
+    """
+    try:
+        text = json.dumps(body, allow_nan=False)
+    except ValueError:
+        text = json.dumps(newtonsoft_floats(body), allow_nan=False)
     return func.HttpResponse(
-        json.dumps(body, allow_nan=False),
+        text,
         status_code=status_code,
         headers=headers,
         mimetype="application/json",
         charset="utf-8",
     )
+
+
+def newtonsoft_floats(value: Any) -> Any:
+    """`value` with every non-finite float replaced by Newtonsoft's string for it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: newtonsoft_floats(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [newtonsoft_floats(item) for item in value]
+    return value
 
 
 def error_response(status_code: int, message: str) -> func.HttpResponse:

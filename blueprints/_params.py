@@ -12,6 +12,12 @@ from blueprints._http import bad_request
 
 MAX_INSTANCE_ID_LENGTH = 256
 MAX_WAIT_SECONDS = 230
+MIN_RETRY_INTERVAL_SECONDS = 0.1  # a shorter polling interval only burns CPU
+MAX_JSON_DEPTH = 64  # Newtonsoft.Json 13's default MaxDepth, which the Functions host's JSON readers use
+MAX_CONTINUATION_TOKEN_LENGTH = 4096
+# The function key: Azure passes it in the query string (`?code=`), so every route accepts it.
+FUNCTION_KEY_PARAMETER = "code"
+_TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
 EARLIEST_YEAR = 1601  # Azure Table storage's minimum date; the SDK also writes earlier years unpadded
 _FORBIDDEN_ID_CHARS = re.compile(r"[/\\?#\x00-\x1f\x7f]")
 
@@ -21,7 +27,26 @@ def instance_id(req: func.HttpRequest) -> str:
     value = req.route_params.get("instanceId", "")
     if not value:
         raise bad_request("the instance ID in the route is empty")
+    if value in (".", ".."):
+        raise bad_request(f"instance ID '{value}' cannot be used: a URL path cannot carry it")
     return value
+
+
+def accept_only(req: func.HttpRequest, *names: str) -> None:
+    """Refuse (400) any query parameter the route does not understand, naming it.
+
+    Names are case-sensitive, as `req.params` is on Azure: a lower-case `createdtimeto` would otherwise be
+    ignored and a purge would run to now. `code` (the function key) is always accepted, in any case.
+    """
+    for key in req.params:
+        if key in names or key.lower() == FUNCTION_KEY_PARAMETER:
+            continue
+        near = next((name for name in names if name.lower() == key.lower()), None)
+        if near is not None:
+            raise bad_request(f"query parameter '{key}' is not understood: parameter names are case-sensitive; "
+                              f"did you mean '{near}'?")
+        accepted = ", ".join(names) if names else "none"
+        raise bad_request(f"query parameter '{key}' is not understood by this route (it accepts: {accepted})")
 
 
 def new_instance_id(value: str | None) -> str | None:
@@ -30,6 +55,8 @@ def new_instance_id(value: str | None) -> str | None:
         return None
     if value.startswith("@"):
         raise bad_request(f"instance ID '{value}' must not start with '@' (reserved for entities)")
+    if value in (".", ".."):
+        raise bad_request(f"instance ID '{value}' cannot be used: a URL path cannot carry it")
     if _FORBIDDEN_ID_CHARS.search(value):
         raise bad_request(f"instance ID '{value}' must not contain /, \\, ?, # or control characters")
     if len(value) > MAX_INSTANCE_ID_LENGTH:
@@ -43,10 +70,36 @@ def json_body(req: func.HttpRequest) -> Any:
     raw = req.get_body()
     if not raw.strip():
         return None
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise bad_request(f"the request body nests JSON {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
     try:
         return json.loads(raw, parse_constant=_not_json, parse_float=_finite_float)
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError) as error:
         raise bad_request(f"the request body is not valid JSON: {error}") from error
+
+
+def json_depth(raw: bytes | str) -> int:
+    """How deeply arrays and objects nest in JSON text (strings skipped), without parsing it."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def _not_json(name: str) -> float:
@@ -100,6 +153,26 @@ def positive_number(req: func.HttpRequest, name: str, default: float) -> float:
         raise bad_request(f"query parameter '{name}' must be at most {MAX_WAIT_SECONDS} seconds "
                           f"(Azure closes HTTP requests after 230 s), not '{value}'")
     return number
+
+
+def retry_interval(req: func.HttpRequest, name: str, default: float) -> float:
+    """A polling interval: a positive number of seconds, at least `MIN_RETRY_INTERVAL_SECONDS`."""
+    number = positive_number(req, name, default)
+    if number < MIN_RETRY_INTERVAL_SECONDS:
+        raise bad_request(f"query parameter '{name}' must be at least {MIN_RETRY_INTERVAL_SECONDS:g} seconds, "
+                          f"not '{req.params.get(name)}'")
+    return number
+
+
+def continuation_token(req: func.HttpRequest, header: str) -> str | None:
+    """A continuation token from the `continuationToken` parameter or the header: printable ASCII, bounded."""
+    value = req.params.get("continuationToken") or req.headers.get(header) or None
+    if value is None:
+        return None
+    if len(value) > MAX_CONTINUATION_TOKEN_LENGTH or not _TOKEN_CHARS.match(value):
+        raise bad_request("the continuation token is not valid: it must be the printable text a previous "
+                          f"page returned (at most {MAX_CONTINUATION_TOKEN_LENGTH} characters)")
+    return value
 
 
 def positive_int(req: func.HttpRequest, name: str) -> int | None:

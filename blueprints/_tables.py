@@ -1,7 +1,9 @@
 """The app's own Azure Tables (management payloads, operator configuration), through azure-data-tables.
 
-Locally they live in Azurite; in Azure, in the storage account of `APP_STORAGE_CONNECTION` (default:
-`AzureWebJobsStorage`).
+They live in the storage account of connection `APP_STORAGE_CONNECTION` when any of its settings is present
+(a connection string in `APP_STORAGE_CONNECTION`, or `APP_STORAGE_CONNECTION__tableServiceUri` /
+`__accountName` with `__credential` and `__clientId`), else of `AzureWebJobsStorage` (the Functions host's own
+connection, in either shape). Locally that is Azurite; see `blueprints/_storage.py` for the shapes.
 """
 
 from collections.abc import AsyncIterator
@@ -11,15 +13,18 @@ from typing import Any
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.data.tables.aio import TableClient
 
-from blueprints._settings import storage_connection
+from blueprints._storage import first_configured, storage_errors, table_service_for
 
+APP_STORAGE_CONNECTIONS = ("APP_STORAGE_CONNECTION", "AzureWebJobsStorage")
 _METADATA = ("PartitionKey", "RowKey", "Timestamp", "etag")
 
 
 @asynccontextmanager
 async def open_table(table_name: str, *, create: bool = False) -> AsyncIterator[TableClient]:
     """A client for `table_name`; with `create`, the table is created when missing."""
-    async with TableClient.from_connection_string(storage_connection(), table_name=table_name) as table:
+    connection = first_configured(*APP_STORAGE_CONNECTIONS)
+    async with storage_errors(connection, "table"), table_service_for(connection) as service:
+        table: TableClient = service.get_table_client(table_name)
         if create:
             with suppress(ResourceExistsError):
                 await table.create_table()

@@ -3,26 +3,48 @@
 Each operation first looks the instance up: 404 when it does not exist, 409 when its runtime status
 does not allow the operation (terminating a Completed instance, rewinding one that did not fail, raising
 an event to a Terminated one). Accepted requests answer 202 with `{"instanceId", "operation", ...}`.
+
+The check and the operation are two calls, so another request (or the instance itself) can change the status
+in between: when the Durable API then refuses the operation and the instance's status no longer allows it,
+the answer is the same 409, never a 500. Unknown query parameters are refused (400).
 """
 
 import logging
+from collections.abc import Awaitable
 from urllib.parse import quote
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints import _params
+from blueprints._audit import audit
 from blueprints._http import RequestError, bad_request, conflict, json_errors, json_response, not_found
 from blueprints._instances import check_status_response, in_url, require_instance, require_state
 from blueprints._management_api import send_event
-from blueprints._status import TERMINAL_STATUSES, status_name
+from blueprints._status import ACTIVE_STATUSES, TERMINAL_STATUSES, status_name
 
 logger = logging.getLogger(__name__)
 
 bp = df.Blueprint()
 
-ACTIVE_STATUSES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 SUSPENDABLE_STATUSES = frozenset({"Pending", "Running", "ContinuedAsNew"})
+SUSPENDED = frozenset({"Suspended"})
+FAILED = frozenset({"Failed"})
+
+
+async def refused_as_conflict(client: df.DurableOrchestrationClient, instance_id: str, operation: str,
+                              allowed: frozenset[str], call: Awaitable[object]) -> None:
+    """Run the SDK call; if it fails because the instance's status changed since the check, answer 409."""
+    try:
+        await call
+    except Exception as error:
+        status = await client.get_status(in_url(instance_id))
+        current = status_name(status) if status else "gone"
+        if current not in allowed:
+            raise conflict(f"cannot {operation} instance '{instance_id}': it is {current} now (another request "
+                           f"or the instance changed it); only {', '.join(sorted(allowed))} instances allow "
+                           "that") from error
+        raise
 
 
 def accepted(instance_id: str, operation: str, **details: str) -> func.HttpResponse:
@@ -35,11 +57,13 @@ def accepted(instance_id: str, operation: str, **details: str) -> func.HttpRespo
 async def terminate_instance(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req, "reason")
     instance_id = _params.instance_id(req)
     reason = _params.text(req, "reason")
     await require_state(client, instance_id, "terminate", ACTIVE_STATUSES)
-    await client.terminate(in_url(instance_id), reason)
-    logger.info("Terminated instance '%s': %s", instance_id, reason)
+    await refused_as_conflict(client, instance_id, "terminate", ACTIVE_STATUSES,
+                              client.terminate(in_url(instance_id), reason))
+    audit("terminate", headers=req.headers, instance_id=instance_id, reason=reason, count=1)
     return accepted(instance_id, "terminate", reason=reason)
 
 
@@ -49,6 +73,7 @@ async def terminate_instance(
 async def raise_event(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req)
     instance_id = _params.instance_id(req)
     event_name = req.route_params.get("eventName", "").strip()
     if not event_name:
@@ -74,10 +99,12 @@ async def raise_event(
 async def suspend_instance(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req, "reason")
     instance_id = _params.instance_id(req)
     reason = _params.text(req, "reason")
     await require_state(client, instance_id, "suspend", SUSPENDABLE_STATUSES)
-    await client.suspend(in_url(instance_id), reason)
+    await refused_as_conflict(client, instance_id, "suspend", SUSPENDABLE_STATUSES,
+                              client.suspend(in_url(instance_id), reason))
     return accepted(instance_id, "suspend", reason=reason)
 
 
@@ -87,10 +114,11 @@ async def suspend_instance(
 async def resume_instance(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req, "reason")
     instance_id = _params.instance_id(req)
     reason = _params.text(req, "reason")
-    await require_state(client, instance_id, "resume", frozenset({"Suspended"}))
-    await client.resume(in_url(instance_id), reason)
+    await require_state(client, instance_id, "resume", SUSPENDED)
+    await refused_as_conflict(client, instance_id, "resume", SUSPENDED, client.resume(in_url(instance_id), reason))
     return accepted(instance_id, "resume", reason=reason)
 
 
@@ -100,12 +128,14 @@ async def resume_instance(
 async def rewind_instance(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req, "reason")
     instance_id = _params.instance_id(req)
     reason = _params.text(req, "reason", "Rewound through the management API.")
-    await require_state(client, instance_id, "rewind", frozenset({"Failed"}))
+    await require_state(client, instance_id, "rewind", FAILED)
     # The SDK puts the reason into the URL unquoted; quote it so '&' or '#' cannot cut the query.
-    await client.rewind(in_url(instance_id), quote(reason, safe=""))
-    logger.info("Rewound instance '%s': %s", instance_id, reason)
+    await refused_as_conflict(client, instance_id, "rewind", FAILED,
+                              client.rewind(in_url(instance_id), quote(reason, safe="")))
+    audit("rewind", headers=req.headers, instance_id=instance_id, reason=reason, count=1)
     return accepted(instance_id, "rewind", reason=reason)
 
 
@@ -115,14 +145,28 @@ async def rewind_instance(
 async def restart_instance(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req, "restartWithNewInstanceId")
     instance_id = _params.instance_id(req)
     with_new_id = _params.boolean(req, "restartWithNewInstanceId", True)
     status = await require_instance(client, instance_id)
     if not with_new_id and status_name(status) not in TERMINAL_STATUSES:
         raise conflict(f"cannot restart instance '{instance_id}' under the same ID: it is "
                        f"{status_name(status)}; terminate it first or restart with a new ID")
-    result = await client.restart(in_url(instance_id), restart_with_new_instance_id=with_new_id)
+    try:
+        result = await client.restart(in_url(instance_id), restart_with_new_instance_id=with_new_id)
+    except Exception as error:
+        now = await client.get_status(in_url(instance_id))
+        if not now:
+            raise not_found(f"no instance with ID '{instance_id}' in this task hub") from error
+        if not with_new_id:
+            # It was finished when checked; the API refuses a same-ID restart only while the ID runs
+            # ("An Orchestration instance with the status ... already exists"): another request restarted it.
+            raise conflict(f"cannot restart instance '{instance_id}' under the same ID: the Durable API refused "
+                           f"({error}); another request restarted it meanwhile (it is {status_name(now)} now)") \
+                from error
+        raise
     # SDK 1.7 returns the API's check-status payload (a dict), not the new ID its docstring promises.
     new_id = str(result["id"]) if isinstance(result, dict) else str(result)
-    logger.info("Restarted instance '%s' as '%s'.", instance_id, new_id)
+    audit("restart", headers=req.headers, instance_id=instance_id, reason=None, count=1, newInstanceId=new_id,
+          restartWithNewInstanceId=with_new_id)
     return check_status_response(client, req, new_id)

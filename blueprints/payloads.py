@@ -53,6 +53,7 @@ async def send_instance_info(instance_id: str, client: df.DurableOrchestrationCl
 async def get_management_urls(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req)
     instance_id = _params.instance_id(req)
     await require_instance(client, instance_id)
     return json_response(management_payload(client, instance_id))
@@ -64,6 +65,7 @@ async def get_management_urls(
 async def get_saved_payload(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req)
     instance_id = _params.instance_id(req)
     task_hub = task_hub_of(management_payload(client, instance_id))
     saved = await read_row(payload_table(), task_hub, instance_id)

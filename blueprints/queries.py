@@ -29,6 +29,7 @@ MAX_PAGE = 1000
 async def get_instance(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req, "showHistory", "showHistoryOutput", "showInput")
     instance_id = _params.instance_id(req)
     show_history = _params.boolean(req, "showHistory", False)
     show_history_output = _params.boolean(req, "showHistoryOutput", False)
@@ -44,6 +45,8 @@ async def get_instance(
 async def list_instances(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req, "createdTimeFrom", "createdTimeTo", "runtimeStatus", "instanceIdPrefix", "showInput",
+                        "top", "continuationToken")
     created_from, created_to = _params.created_time_range(req)
     query = InstanceQuery(
         created_time_from=created_from,
@@ -55,7 +58,7 @@ async def list_instances(
     top = _params.positive_int(req, "top") or MAX_PAGE
     if top > MAX_PAGE:
         raise bad_request(f"query parameter 'top' must be at most {MAX_PAGE}, not {top}")
-    token = req.params.get("continuationToken") or req.headers.get(CONTINUATION_HEADER) or None
+    token = _params.continuation_token(req, CONTINUATION_HEADER)
     page = await query_instances(client, query, top, token)
     body = {
         "instances": [from_api_status(item, show_input=query.show_input) for item in page.instances],

@@ -55,6 +55,7 @@ async def start_instance(req: func.HttpRequest, client: df.DurableOrchestrationC
 async def start_orchestration(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req)
     instance_id = _params.new_instance_id(req.route_params.get("instanceId"))
     new_id = await start_instance(req, client, instance_id)
     return check_status_response(client, req, new_id)
@@ -66,8 +67,9 @@ async def start_orchestration(
 async def start_and_wait(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    _params.accept_only(req, "timeout", "retryInterval")
     timeout = _params.positive_number(req, "timeout", DEFAULT_TIMEOUT_SECONDS)
-    retry_interval = _params.positive_number(req, "retryInterval", DEFAULT_RETRY_INTERVAL_SECONDS)
+    retry_interval = _params.retry_interval(req, "retryInterval", DEFAULT_RETRY_INTERVAL_SECONDS)
     if retry_interval > timeout:
         raise bad_request(f"retryInterval ({retry_interval:g} s) must not be longer than "
                           f"timeout ({timeout:g} s)")

@@ -1,33 +1,76 @@
-"""The `durable` console command: `durable host start` runs an app; the other commands manage instances."""
+"""The `durable` console command: `durable host start` runs an app; the other commands manage instances.
+
+The local host (`durable_local.host`) is imported only when the command line asks for `durable host`: the
+instance-management commands talk HTTP and start faster without it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from importlib import metadata
 
-from durable_local.host import cli as host_cli
-from durable_local.manage import commands as manage_commands
+from durable_local.dashboard import command as dashboard_command
+from durable_local.manage.commands import add_commands as add_manage_commands
+from durable_local.manage.commands.options import CommandParser
+
+HOST_COMMAND = "host"
+HOST_SUMMARY = "run a function app on the local host"
+EXIT_USAGE = 2
+QUIET_LIBRARY_LOGGERS = ("azure", "urllib3")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def version() -> str:
+    """The installed package's version (the project's own when run from a source tree)."""
+    try:
+        return metadata.version("durable-local")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser(*, with_host: bool = True) -> argparse.ArgumentParser:
+    """The whole `durable` parser; without `with_host`, `durable host` is listed but its flags are not loaded."""
+    parser = CommandParser(
         prog="durable",
         description="Run an Azure Functions Python v2 app locally and manage its Durable Functions instances.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    host_cli.add_commands(subparsers)
-    manage_commands.add_commands(subparsers)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output (HTTP requests included)")
+    parser.add_argument("--version", action="version", version=f"durable {version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if with_host:
+        from durable_local.host import cli as host_cli  # the host is heavy: only `durable host` needs it
+
+        host_cli.add_commands(subparsers)
+    else:
+        subparsers.add_parser(HOST_COMMAND, help=HOST_SUMMARY, add_help=False)
+    add_manage_commands(subparsers)
+    dashboard_command.add_command(subparsers)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _wants_host(argv: list[str]) -> bool:
+    """Whether the command line may name `durable host` (then the host's own parser is loaded)."""
+    return HOST_COMMAND in argv
+
+
+def configure_logging(verbose: bool) -> None:
+    """Our messages on stderr; library HTTP logging (azure-core, urllib3) only with `-v`."""
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(message)s",
         stream=sys.stderr,
     )
+    for name in QUIET_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(with_host=_wants_host(arguments))
+    args = parser.parse_args(arguments)
+    if args.command is None:  # bare `durable`: the command list, as a usage error (exit 2) like git's
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    configure_logging(args.verbose)
     return int(args.handler(args) or 0)

@@ -10,7 +10,13 @@ offers what a test needs beyond the public HTTP surface:
 - `run_function(name)`: the real host's admin endpoint that runs a non-HTTP function on demand;
 - `kill()` (SIGKILL) and `start()` again on the same store, for crash tests;
 - `workers=N`: the host's `--workers` (worker processes running the app's code; 0 runs it in the host
-  process); by default the host's own default (`FUNCTIONS_WORKER_PROCESS_COUNT`, else 1).
+  process); by default the host's own default (`FUNCTIONS_WORKER_PROCESS_COUNT`, else 1);
+- `host.client`: a `DurableHttpClient` over the Durable HTTP API (start, status, list, raise_event,
+  terminate, suspend, resume, rewind, restart, purge, entities), so tests do not build URL strings.
+
+`DurableHttpClient` also works on its own against any base URL (`func start`, or an app on Azure with its
+`durabletask_extension` system key), and `eventually(condition)` waits for a condition without a
+hand-written polling loop.
 
 Example::
 
@@ -18,7 +24,9 @@ Example::
         host.seed([{"instanceId": "old", "name": "Hello", "runtimeStatus": "Completed",
                     "createdTime": "2026-01-01T00:00:00Z"}])
         host.advance(days=1)          # fires daily timer triggers once
-        status = host.get(f"/runtime/webhooks/durabletask/instances/old")
+        status = host.client.status("old").json()
+        instance_id = host.client.start_new("Hello", {"city": "Tokyo"})
+        eventually(lambda: host.client.status(instance_id).json()["runtimeStatus"] == "Completed")
 """
 
 from __future__ import annotations
@@ -33,10 +41,50 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
+
+from durable_local.vocabulary import DURABLE_API, TERMINAL_STATUSES
+
+T = TypeVar("T")
+
+__all__ = ["DURABLE_API", "TERMINAL_STATUSES", "DurableHttpClient", "LocalHost", "Response", "eventually",
+           "free_port", "http_request", "query_string"]
+
+
+def eventually(
+    condition: Callable[[], T],
+    *,
+    timeout: float = 30,
+    interval: float = 0.05,
+    ignoring: tuple[type[BaseException], ...] = (),
+    message: str | Callable[[], str] | None = None,
+) -> T:
+    """Call `condition` until it returns a truthy value, and return that value.
+
+    Exceptions of the types in `ignoring` (e.g. `OSError` while a server starts) count as "not yet".
+    After `timeout` seconds raises `TimeoutError` naming `message` (a string, or a callable for a message
+    built at failure time) and the last value or exception seen. The condition always runs at least once.
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while True:
+        try:
+            value = condition()
+        except ignoring as error:
+            last = error
+        else:
+            if value:
+                return value
+            last = value
+        if time.monotonic() >= deadline:
+            what = message() if callable(message) else (message or getattr(condition, "__name__", "condition"))
+            raise TimeoutError(f"{what}: not true within {timeout} s (last: {last!r})")
+        time.sleep(interval)
 
 
 def free_port() -> int:
@@ -87,6 +135,170 @@ def http_request(
         return Response(error.code, dict(error.headers.items()), error.read())
 
 
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def query_string(query: Mapping[str, Any]) -> str:
+    """`?a=1&b=true` from a mapping: `None` values are left out, booleans are `true`/`false`, lists repeat."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in query.items():
+        if value is None:
+            continue
+        values = value if isinstance(value, list | tuple) else [value]
+        pairs += [(name, _query_value(item)) for item in values]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+class DurableHttpClient:
+    """The Durable HTTP API of one Functions host, one method per operation; every method returns the `Response`.
+
+    Query parameters are passed as keyword arguments named as the HTTP API names them (`showHistory=True`,
+    `runtimeStatus=["Failed", "Running"]`, `taskHub="Other"`). `key` (a `durabletask_extension` system key
+    on Azure) is sent in the `x-functions-key` header, which the Functions host accepts like `?code=`.
+    `request` reaches any other path of the same host (an app's HTTP triggers, `/admin/...`).
+    """
+
+    def __init__(self, base_url: str, *, key: str | None = None, api_path: str = DURABLE_API,
+                 timeout: float = 30) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.key = key
+        self.api_path = api_path
+        self.timeout = timeout
+
+    def url(self, path: str) -> str:
+        """The absolute URL of a path on this host."""
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def api_url(self, path: str, **query: Any) -> str:
+        """The absolute URL of a Durable HTTP API path (relative to the API's base path), with a query."""
+        return self.url(self.api_path + "/" + path.lstrip("/")) + query_string(query)
+
+    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float | None = None) -> Response:
+        """One request to a path of this host (not only the Durable HTTP API), with the key if one is set."""
+        all_headers = dict(headers or {})
+        if self.key:
+            all_headers.setdefault("x-functions-key", self.key)
+        return http_request(method, self.url(path), body, raw=raw, headers=all_headers,
+                            timeout=self.timeout if timeout is None else timeout)
+
+    def _api(self, method: str, path: str, body: Any = None, query: Mapping[str, Any] | None = None,
+             **options: Any) -> Response:
+        return self.request(method, self.api_path + "/" + path + query_string(query or {}), body, **options)
+
+    # -- orchestrations ---------------------------------------------------------------------------------
+    def start(self, name: str, input: Any = None, *, instance_id: str | None = None, **query: Any) -> Response:
+        """`POST orchestrators/{name}[/{instanceId}]` with `input` as the JSON body (none if `None`)."""
+        path = f"orchestrators/{_segment(name)}" + (f"/{_segment(instance_id)}" if instance_id else "")
+        return self._api("POST", path, input, query)
+
+    def start_new(self, name: str, input: Any = None, *, instance_id: str | None = None) -> str:
+        """Start an orchestration and return its instance ID; raises unless the host answers 202."""
+        reply = self.start(name, input, instance_id=instance_id)
+        if reply.status != 202:
+            raise RuntimeError(f"starting {name} -> {reply.status}: {reply.body.decode(errors='replace')}")
+        return str(reply.json()["id"])
+
+    def status(self, instance_id: str, **query: Any) -> Response:
+        """`GET instances/{instanceId}` (e.g. `showHistory=True, showHistoryOutput=True, showInput=False`)."""
+        return self._api("GET", f"instances/{_segment(instance_id)}", query=query)
+
+    def list(self, continuation_token: str | None = None, **query: Any) -> Response:
+        """One page of `GET instances` (filters as query parameters; the next page's token in a header)."""
+        headers = {"x-ms-continuation-token": continuation_token} if continuation_token else None
+        return self._api("GET", "instances", query=query, headers=headers)
+
+    def list_all(self, **query: Any) -> list[dict[str, Any]]:
+        """Every instance matching the filters, following continuation tokens page by page."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            reply = self.list(token, **query)
+            if reply.status != 200:
+                raise RuntimeError(f"listing instances -> {reply.status}: {reply.body.decode(errors='replace')}")
+            found += reply.json()
+            token = reply.header("x-ms-continuation-token")
+            if not token:
+                return found
+
+    def raise_event(self, instance_id: str, event_name: str, data: Any = None, **query: Any) -> Response:
+        """`POST instances/{instanceId}/raiseEvent/{eventName}` with `data` as JSON (`null` if `None`)."""
+        path = f"instances/{_segment(instance_id)}/raiseEvent/{_segment(event_name)}"
+        return self._api("POST", path, query=query, raw=json.dumps(data).encode(),
+                         headers={"Content-Type": "application/json"})
+
+    def _operation(self, operation: str, instance_id: str, reason: str | None, query: Mapping[str, Any]) -> Response:
+        return self._api("POST", f"instances/{_segment(instance_id)}/{operation}", query={"reason": reason, **query})
+
+    def terminate(self, instance_id: str, reason: str | None = None, **query: Any) -> Response:
+        return self._operation("terminate", instance_id, reason, query)
+
+    def suspend(self, instance_id: str, reason: str | None = None, **query: Any) -> Response:
+        return self._operation("suspend", instance_id, reason, query)
+
+    def resume(self, instance_id: str, reason: str | None = None, **query: Any) -> Response:
+        return self._operation("resume", instance_id, reason, query)
+
+    def rewind(self, instance_id: str, reason: str | None = None, **query: Any) -> Response:
+        return self._operation("rewind", instance_id, reason, query)
+
+    def restart(self, instance_id: str, **query: Any) -> Response:
+        """`POST instances/{instanceId}/restart` (`restartWithNewInstanceId=False` keeps the ID)."""
+        return self._api("POST", f"instances/{_segment(instance_id)}/restart", query=query)
+
+    def purge(self, instance_id: str, **query: Any) -> Response:
+        """`DELETE instances/{instanceId}`: the instance and its history."""
+        return self._api("DELETE", f"instances/{_segment(instance_id)}", query=query)
+
+    def purge_by(self, **query: Any) -> Response:
+        """`DELETE instances?createdTimeFrom=...`: every instance the filters match."""
+        return self._api("DELETE", "instances", query=query)
+
+    def wait_for_status(self, instance_id: str, statuses: set[str] | frozenset[str] | None = None,
+                        timeout: float = 30) -> dict[str, Any]:
+        """Poll until the instance reaches one of `statuses` (default: a terminal status); return its status."""
+        wanted = statuses or TERMINAL_STATUSES
+        last: dict[str, Any] = {}
+
+        def reached() -> bool:
+            reply = self.status(instance_id)
+            if reply.status in (200, 202):
+                last.update(reply.json())
+                return last["runtimeStatus"] in wanted
+            return False
+
+        eventually(reached, timeout=timeout, interval=0.02,
+                   message=lambda: f"instance {instance_id} reaching {sorted(wanted)} (status: {last or None})")
+        return last
+
+    # -- entities ---------------------------------------------------------------------------------------
+    def entity(self, name: str, key: str, **query: Any) -> Response:
+        """`GET entities/{name}/{key}`: the entity's state (404 if it does not exist)."""
+        return self._api("GET", f"entities/{_segment(name)}/{_segment(key)}", query=query)
+
+    def entities(self, name: str | None = None, **query: Any) -> Response:
+        """`GET entities[/{name}]`: list entities (e.g. `lastOperationTimeFrom=...`, `fetchState=True`)."""
+        return self._api("GET", "entities" + (f"/{_segment(name)}" if name else ""), query=query)
+
+    def signal_entity(self, name: str, key: str, operation: str | None = None, input: Any = None,
+                      **query: Any) -> Response:
+        """`POST entities/{name}/{key}?op=...` with `input` as the JSON body."""
+        return self._api("POST", f"entities/{_segment(name)}/{_segment(key)}", input, {"op": operation, **query})
+
+    def delete_entity(self, name: str, key: str, **query: Any) -> Response:
+        """`DELETE entities/{name}/{key}`: signals the entity's implicit `delete` operation."""
+        return self._api("DELETE", f"entities/{_segment(name)}/{_segment(key)}", query=query)
+
+
 class LocalHost:
     """A local host process serving one app folder; see the module docstring."""
 
@@ -117,6 +329,8 @@ class LocalHost:
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(self._tmp.name) / "host.log"
+        self.client = DurableHttpClient(self.base_url)
+        """The Durable HTTP API of this host (see `DurableHttpClient`)."""
 
     # -- lifecycle -------------------------------------------------------------------------------------
     @property
@@ -140,8 +354,8 @@ class LocalHost:
 
     def start(self) -> LocalHost:
         env = {**os.environ, **self.env}
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(self.command(), cwd=self.app_dir, env=env, stdout=log, stderr=log)
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(self.command(), cwd=self.app_dir, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -238,17 +452,7 @@ class LocalHost:
         """`POST /admin/functions/{name}`: run a non-HTTP function (e.g. a timer trigger) now."""
         return self.post(f"/admin/functions/{name}", {"input": input})
 
-    def wait_for_status(self, instance_id: str, statuses: set[str] | None = None,
+    def wait_for_status(self, instance_id: str, statuses: set[str] | frozenset[str] | None = None,
                         timeout: float = 30) -> dict[str, Any]:
         """Poll the Durable HTTP API until the instance reaches one of `statuses` (default: terminal)."""
-        wanted = statuses or {"Completed", "Failed", "Terminated", "Canceled"}
-        deadline = time.monotonic() + timeout
-        last: Any = None
-        while time.monotonic() < deadline:
-            reply = self.get(f"/runtime/webhooks/durabletask/instances/{instance_id}")
-            if reply.status in (200, 202):
-                last = reply.json()
-                if last["runtimeStatus"] in wanted:
-                    return last
-            time.sleep(0.02)
-        raise TimeoutError(f"instance {instance_id} did not reach {sorted(wanted)}; last status: {last}")
+        return self.client.wait_for_status(instance_id, statuses, timeout)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from _app import app_host, error_of, start, unique
 from azure.data.tables import TableServiceClient
+
+from durable_local.testing import eventually
 
 
 @pytest.fixture(scope="module")
@@ -145,13 +146,11 @@ def test_rewind_after_fixing_the_configuration(app, azurite):
 
 def _wait_for_event_wait(app, instance_id: str) -> None:
     """Until the orchestration has scheduled its first two steps and waits for the approval."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def completed_steps() -> int:
         history = app.get(f"/instances/{instance_id}?showHistory=true").json()["historyEvents"]
-        if sum(e["EventType"] == "TaskCompleted" for e in history) >= 2:
-            return
-        time.sleep(0.05)
-    raise TimeoutError(instance_id)
+        return sum(e["EventType"] == "TaskCompleted" for e in history)
+
+    eventually(lambda: completed_steps() >= 2, message=f"{instance_id} waiting for the approval")
 
 
 def test_rewind_completed_instance_is_409(app):

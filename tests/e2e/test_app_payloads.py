@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from _app import app_host, error_of, start, unique
 from azure.data.tables import TableClient
 
-from durable_local.testing import http_request
+from durable_local.testing import eventually, http_request
 
 URL_KEYS = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "rewindPostUri",
             "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
@@ -21,14 +19,12 @@ def app(azurite):
 
 
 def saved_payload(app, instance_id: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def saved() -> dict | None:
         reply = app.get(f"/management-payloads/{instance_id}")
-        if reply.status == 200:
-            return reply.json()
-        assert reply.status == 404, reply.body
-        time.sleep(0.05)
-    raise TimeoutError(instance_id)
+        assert reply.status in (200, 404), reply.body
+        return reply.json() if reply.status == 200 else None
+
+    return eventually(saved, timeout=timeout, message=f"the payload of {instance_id} saved")
 
 
 def test_payload_round_trip_through_the_table(app, azurite):

@@ -5,12 +5,13 @@ through the app's endpoints."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from _app import APP_DIR, app_host, unique
 from _cli import Cli
 from azure.data.tables import TableServiceClient
+
+from durable_local.testing import eventually
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,11 @@ def start_running(app, durable: Cli, name: str, input_value: object) -> str:
 
 def wait_for_completed_steps(app, instance_id: str, count: int) -> None:
     """Until `count` activities of the instance have completed (the orchestration then waits for an event)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def completed_steps() -> int:
         history = app.get(f"/instances/{instance_id}?showHistory=true").json()["historyEvents"]
-        if sum(e["EventType"] == "TaskCompleted" for e in history) >= count:
-            return
-        time.sleep(0.05)
-    raise TimeoutError(instance_id)
+        return sum(e["EventType"] == "TaskCompleted" for e in history)
+
+    eventually(lambda: completed_steps() >= count, message=f"{count} completed steps of {instance_id}")
 
 
 def test_start_new_with_the_sample_input_file_then_query(app, durable):

@@ -6,10 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from durable_local.testing import LocalHost, free_port, http_request
+from durable_local.testing import LocalHost, eventually, free_port, http_request
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
 
@@ -45,13 +44,8 @@ def test_start_lists_functions_like_func_start_and_ctrl_c_exits_cleanly(tmp_path
                                 "--store", str(tmp_path / "s.sqlite")], cwd=APP, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200:
-                    break
-            except OSError:
-                time.sleep(0.05)
+        eventually(lambda: http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200,
+                   timeout=60, ignoring=(OSError,), message="the host serving")
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=15)
     finally:

@@ -1,26 +1,38 @@
-"""Conformance of the local host's Durable HTTP API with the real extension's code (http-api.md §1.3-1.5, §8).
+"""Conformance of a Durable HTTP API with the real extension's code (status codes, payloads, paging, purge).
+
+By default the suite runs against the local host serving tests/apps/core_app. Set
+`DURABLE_CONFORMANCE_BASE_URL` (e.g. `http://localhost:7071` for `func start` in tests/apps/core_app, or
+`https://<app>.azurewebsites.net` for that app deployed) and, for Azure, `DURABLE_CONFORMANCE_KEY` (the
+`durabletask_extension` system key) to run it against another host; the tests that seed instances through the
+local host's testing endpoint are then skipped, with that reason.
 
 Instances in every runtime status are seeded through the testing API; each cell of the state x operation
-matrix of §1.4 gets its own instance, so the operations do not interfere.
+matrix gets its own instance, so the operations do not interfere. The status codes are those of the
+extension's HttpApiHandler (https://github.com/Azure/azure-functions-durable-extension/blob/dev/src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs),
+which differ from the documentation in places.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, DurableHttpClient, LocalHost
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
-API = "/runtime/webhooks/durabletask"
+BASE_URL_VARIABLE = "DURABLE_CONFORMANCE_BASE_URL"
+KEY_VARIABLE = "DURABLE_CONFORMANCE_KEY"
+REMOTE_BASE_URL = os.environ.get(BASE_URL_VARIABLE, "").strip()
 STATES = ["Pending", "Running", "Suspended", "ContinuedAsNew", "Completed", "Failed", "Terminated", "Canceled"]
 
-# http-api.md §1.4, as the extension's code answers (not the docs).
+# The state x operation matrix, as the extension's code answers (not the docs).
 MATRIX = {
     #                 GET  raise terminate suspend resume rewind purge
     "not found":     (404, 404, 404, 404, 404, 404, 404),
@@ -37,10 +49,31 @@ OPERATIONS = ["get", "raiseEvent", "terminate", "suspend", "resume", "rewind", "
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def local_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHost | None]:
+    """The local host serving core_app, or None when the suite runs against `DURABLE_CONFORMANCE_BASE_URL`."""
+    if REMOTE_BASE_URL:
+        yield None
+        return
     env = {"CORE_APP_COUNTERS": str(tmp_path_factory.mktemp("counters")), "TICK_SCHEDULE": "0 0 0 * * *"}
     with LocalHost(APP, env=env) as running:
         yield running
+
+
+@pytest.fixture
+def client(local_host: LocalHost | None) -> DurableHttpClient:
+    """The Durable HTTP API under test: the local host's, or the one at `DURABLE_CONFORMANCE_BASE_URL`."""
+    if local_host is None:
+        return DurableHttpClient(REMOTE_BASE_URL, key=os.environ.get(KEY_VARIABLE) or None)
+    return local_host.client
+
+
+@pytest.fixture
+def host(local_host: LocalHost | None) -> LocalHost:
+    """The local host, for tests that seed instances through its testing endpoint (skipped elsewhere)."""
+    if local_host is None:
+        pytest.skip(f"seeds instances through the local host's testing endpoint (/admin/host/seed), "
+                    f"which {REMOTE_BASE_URL} does not have")
+    return local_host
 
 
 def seed(host: LocalHost, status: str, **fields: Any) -> str:
@@ -49,22 +82,28 @@ def seed(host: LocalHost, status: str, **fields: Any) -> str:
     return instance_id
 
 
-def call(host: LocalHost, operation: str, instance_id: str) -> Any:
-    base = f"{API}/instances/{instance_id}"
+def call(client: DurableHttpClient, operation: str, instance_id: str) -> Any:
     if operation == "get":
-        return host.get(base)
+        return client.status(instance_id)
     if operation == "raiseEvent":
-        return host.post(f"{base}/raiseEvent/Go", {"x": 1})
+        return client.raise_event(instance_id, "Go", {"x": 1})
     if operation == "purge":
-        return host.delete(base)
-    return host.post(f"{base}/{operation}?reason=conformance")
+        return client.purge(instance_id)
+    return getattr(client, operation)(instance_id, "conformance")
 
 
 @pytest.mark.parametrize(("state", "operation"), list(itertools.product(MATRIX, OPERATIONS)))
-def test_state_by_operation_matrix(host: LocalHost, state: str, operation: str) -> None:
-    instance_id = "missing-instance" if state == "not found" else seed(host, state)
+def test_state_by_operation_matrix(client: DurableHttpClient, local_host: LocalHost | None, state: str,
+                                   operation: str) -> None:
+    if state == "not found":
+        instance_id = f"missing-instance-{uuid.uuid4().hex[:8]}"
+    elif local_host is None:
+        pytest.skip(f"seeds a {state} instance through the local host's testing endpoint (/admin/host/seed), "
+                    f"which {REMOTE_BASE_URL} does not have")
+    else:
+        instance_id = seed(local_host, state)
     expected = MATRIX[state][OPERATIONS.index(operation)]
-    reply = call(host, operation, instance_id)
+    reply = call(client, operation, instance_id)
     assert reply.status == expected, reply.body
     if expected == 404 or (expected in (202, 410) and operation != "get"):
         assert reply.body == b""  # the SDK needs empty or JSON bodies
@@ -75,16 +114,16 @@ def test_state_by_operation_matrix(host: LocalHost, state: str, operation: str) 
 
 def test_running_status_carries_location_and_retry_after_5(host: LocalHost) -> None:
     instance_id = seed(host, "Running")
-    reply = host.get(f"{API}/instances/{instance_id}?showInput=false")
+    reply = host.get(f"{DURABLE_API}/instances/{instance_id}?showInput=false")
     assert reply.status == 202
-    assert reply.header("Location") == host.url(f"{API}/instances/{instance_id}?showInput=false")
+    assert reply.header("Location") == host.url(f"{DURABLE_API}/instances/{instance_id}?showInput=false")
     assert reply.header("Retry-After") == "5"
 
 
 def test_failed_is_500_only_with_return_internal_server_error_on_failure(host: LocalHost) -> None:
     instance_id = seed(host, "Failed", output="it broke")
-    assert host.get(f"{API}/instances/{instance_id}").status == 200
-    flagged = host.get(f"{API}/instances/{instance_id}?returnInternalServerErrorOnFailure=true")
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}").status == 200
+    flagged = host.get(f"{DURABLE_API}/instances/{instance_id}?returnInternalServerErrorOnFailure=true")
     assert flagged.status == 500 and flagged.json()["output"] == "it broke"
 
 
@@ -92,24 +131,23 @@ def test_status_payload_shape_and_whole_second_dates(host: LocalHost) -> None:
     created = "2026-03-04T05:06:07.891Z"
     instance_id = seed(host, "Completed", createdTime=created, input={"a": 1}, output=[1, 2],
                        customStatus={"stage": 2})
-    body = host.get(f"{API}/instances/{instance_id}").json()
+    body = host.get(f"{DURABLE_API}/instances/{instance_id}").json()
     assert body == {"name": "Hello", "instanceId": instance_id, "runtimeStatus": "Completed", "input": {"a": 1},
                     "customStatus": {"stage": 2}, "output": [1, 2], "createdTime": "2026-03-04T05:06:07Z",
                     "lastUpdatedTime": "2026-03-04T05:06:07Z"}
-    assert host.get(f"{API}/instances/{instance_id}?showInput=FALSE").json()["input"] is None
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}?showInput=FALSE").json()["input"] is None
 
 
-def test_history_is_transformed_as_the_extension_does(host: LocalHost) -> None:
-    reply = host.post(f"{API}/orchestrators/Hello", {"trip": 1})
-    instance_id = reply.json()["id"]
-    host.wait_for_status(instance_id)
-    plain = host.get(f"{API}/instances/{instance_id}?showHistory=true").json()["historyEvents"]
+def test_history_is_transformed_as_the_extension_does(client: DurableHttpClient) -> None:
+    instance_id = client.start_new("Hello", {"trip": 1})
+    client.wait_for_status(instance_id)
+    plain = client.status(instance_id, showHistory=True).json()["historyEvents"]
     assert [e["EventType"] for e in plain] == ["ExecutionStarted", "TaskCompleted", "TaskCompleted",
                                                "TaskCompleted", "ExecutionCompleted"]
     assert plain[0]["FunctionName"] == "Hello" and plain[0]["Input"] == '{"trip":1}'  # inputs stay strings
     assert plain[1]["FunctionName"] == "SayHello" and "ScheduledTime" in plain[1] and "Result" not in plain[1]
     assert all("EventId" not in e and "IsPlayed" not in e for e in plain)
-    full = host.get(f"{API}/instances/{instance_id}?showHistory=true&showHistoryOutput=true").json()
+    full = client.status(instance_id, showHistory=True, showHistoryOutput=True).json()
     assert full["historyEvents"][1]["Result"] == "Hello Tokyo!"
     assert full["historyEvents"][-1]["OrchestrationStatus"] == "Completed"
     assert full["historyEvents"][-1]["Result"] == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
@@ -125,7 +163,7 @@ def test_paging_round_trips_the_continuation_token_header(host: LocalHost) -> No
     pages = 0
     while True:
         headers = {"x-ms-continuation-token": token} if token else {}
-        reply = host.get(f"{API}/instances?instanceIdPrefix={prefix}", headers=headers)
+        reply = host.get(f"{DURABLE_API}/instances?instanceIdPrefix={prefix}", headers=headers)
         assert reply.status == 200
         seen += [item["instanceId"] for item in reply.json()]
         pages += 1
@@ -133,7 +171,7 @@ def test_paging_round_trips_the_continuation_token_header(host: LocalHost) -> No
         if not token:
             break
     assert pages == 3 and seen == [f"{prefix}{n:04d}" for n in range(250)]
-    top = host.get(f"{API}/instances?instanceIdPrefix={prefix}&top=7").json()
+    top = host.get(f"{DURABLE_API}/instances?instanceIdPrefix={prefix}&top=7").json()
     assert len(top) == 7
 
 
@@ -145,7 +183,7 @@ def test_filters_by_created_time_and_status_and_ignores_unparsable_statuses(host
                for n, status in enumerate(["Completed", "Failed", "Completed", "Running"])])
 
     def ids(query: str) -> list[str]:
-        return [i["instanceId"] for i in host.get(f"{API}/instances?instanceIdPrefix={prefix}&{query}").json()]
+        return [i["instanceId"] for i in host.get(f"{DURABLE_API}/instances?instanceIdPrefix={prefix}&{query}").json()]
 
     assert ids("runtimeStatus=Completed") == [f"{prefix}0", f"{prefix}2"]
     assert ids("runtimeStatus=Failed,Running") == [f"{prefix}1", f"{prefix}3"]
@@ -161,58 +199,61 @@ def test_purge_by_filter_rules(host: LocalHost) -> None:
     host.seed([{"instanceId": f"purge-{status}", "name": "Hello", "runtimeStatus": status,
                 "createdTime": (base + timedelta(days=1)).isoformat()}
                for status in ("Completed", "Failed", "Running")])
-    missing = host.delete(f"{API}/instances")
+    missing = host.delete(f"{DURABLE_API}/instances")
     assert missing.status == 400 and missing.json() == "Please provide value for 'createdTimeFrom' parameter."
-    assert host.delete(f"{API}/instances?createdTimeFrom=yesterday").status == 400
-    failed_only = host.delete(f"{API}/instances?{window}&runtimeStatus=Failed")
+    assert host.delete(f"{DURABLE_API}/instances?createdTimeFrom=yesterday").status == 400
+    failed_only = host.delete(f"{DURABLE_API}/instances?{window}&runtimeStatus=Failed")
     assert failed_only.status == 200 and failed_only.json() == {"instancesDeleted": 1}
     # A non-terminal status is not a filter: Running alone means every status, as on Azure Storage.
-    everything = host.delete(f"{API}/instances?{window}&runtimeStatus=Running")
+    everything = host.delete(f"{DURABLE_API}/instances?{window}&runtimeStatus=Running")
     assert everything.json() == {"instancesDeleted": 2}
-    assert host.get(f"{API}/instances/purge-Running").status == 404
-    assert host.delete(f"{API}/instances?{window}").status == 404  # nothing left to match
+    assert host.get(f"{DURABLE_API}/instances/purge-Running").status == 404
+    assert host.delete(f"{DURABLE_API}/instances?{window}").status == 404  # nothing left to match
 
 
 def test_purge_removes_history_and_the_instance(host: LocalHost) -> None:
     instance_id = seed(host, "Completed")
-    assert host.delete(f"{API}/instances/{instance_id}").json() == {"instancesDeleted": 1}
-    assert host.get(f"{API}/instances/{instance_id}?showHistory=true").status == 404
+    assert host.delete(f"{DURABLE_API}/instances/{instance_id}").json() == {"instancesDeleted": 1}
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}?showHistory=true").status == 404
 
 
-def test_restart_with_new_and_same_instance_ids(host: LocalHost) -> None:
-    original = host.post(f"{API}/orchestrators/Hello/restart-me", "input-kept").json()["id"]
-    host.wait_for_status(original)
-    fresh = host.post(f"{API}/instances/{original}/restart")
+def test_restart_with_new_and_same_instance_ids(client: DurableHttpClient) -> None:
+    original = client.start_new("Hello", "input-kept", instance_id=f"restart-me-{uuid.uuid4().hex[:8]}")
+    client.wait_for_status(original)
+    fresh = client.restart(original)
     assert fresh.status == 202 and fresh.json()["id"] != original
-    assert host.wait_for_status(fresh.json()["id"])["input"] == "input-kept"
-    same = host.post(f"{API}/instances/{original}/restart?restartWithNewInstanceId=false")
+    assert client.wait_for_status(fresh.json()["id"])["input"] == "input-kept"
+    same = client.restart(original, restartWithNewInstanceId=False)
     assert same.status == 202 and same.json()["id"] == original
-    unknown = host.post(f"{API}/instances/never-was/restart")
+    unknown = client.restart(f"never-was-{uuid.uuid4().hex[:8]}")
     assert unknown.status == 400
     assert unknown.json()["ExceptionMessage"] == "InstanceId does not match a valid orchestration instance."
-    running = host.post(f"{API}/orchestrators/Waiter/restart-running").json()["id"]
-    host.wait_for_status(running, {"Running"})
-    assert host.post(f"{API}/instances/{running}/restart?restartWithNewInstanceId=false").status == 500
+    running = client.start_new("Waiter", instance_id=f"restart-running-{uuid.uuid4().hex[:8]}")
+    client.wait_for_status(running, {"Running"})
+    assert client.restart(running, restartWithNewInstanceId=False).status == 500
+    client.terminate(running, "conformance test done")
 
 
-def test_start_with_timeout_waits_for_the_output(host: LocalHost) -> None:
-    done = host.post(f"{API}/orchestrators/Hello?timeout=10&pollingInterval=0.05")
+def test_start_with_timeout_waits_for_the_output(client: DurableHttpClient) -> None:
+    done = client.start("Hello", timeout=10, pollingInterval=0.05)
     assert done.status == 200 and done.json() == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
-    pending = host.post(f"{API}/orchestrators/Waiter?timeout=0.2&pollingInterval=0.05")
+    pending = client.start("Waiter", timeout=0.2, pollingInterval=0.05)
     assert pending.status == 202 and pending.header("Location")
-    bad = host.post(f"{API}/orchestrators/Hello?timeout=1&pollingInterval=2")
+    client.terminate(pending.json()["id"], "conformance test done")
+    bad = client.start("Hello", timeout=1, pollingInterval=2)
     assert bad.status == 400
 
 
 def test_raise_event_checks_state_before_content_type(host: LocalHost) -> None:
     completed = seed(host, "Completed")
-    assert host.post(f"{API}/instances/{completed}/raiseEvent/Go", raw=b"x",
+    assert host.post(f"{DURABLE_API}/instances/{completed}/raiseEvent/Go", raw=b"x",
                      headers={"Content-Type": "text/plain"}).status == 410
     running = seed(host, "Running")
-    wrong_type = host.post(f"{API}/instances/{running}/raiseEvent/Go", raw=b"1", headers={"Content-Type": "text/plain"})
+    wrong_type = host.post(f"{DURABLE_API}/instances/{running}/raiseEvent/Go", raw=b"1",
+                           headers={"Content-Type": "text/plain"})
     assert wrong_type.status == 400
     assert wrong_type.json()["Message"] == "Only application/json request content is supported"
-    bad_json = host.post(f"{API}/instances/{running}/raiseEvent/Go", raw=b"{",
+    bad_json = host.post(f"{DURABLE_API}/instances/{running}/raiseEvent/Go", raw=b"{",
                          headers={"Content-Type": "application/json; charset=utf-8"})
     assert bad_json.status == 400 and bad_json.json()["Message"] == "Invalid JSON content"
 
@@ -226,7 +267,7 @@ def test_rewind_is_refused_for_instances_with_durable_timers(host: LocalHost) ->
                {"EventType": "ExecutionCompleted", "EventId": -1, "IsPlayed": False, "Timestamp": stamp,
                 "OrchestrationStatus": 3, "Result": "x"}]
     instance_id = seed(host, "Failed", history=history)
-    reply = host.post(f"{API}/instances/{instance_id}/rewind")
+    reply = host.post(f"{DURABLE_API}/instances/{instance_id}/rewind")
     assert reply.status == 500 and "durable timers" in reply.json()["ExceptionMessage"]
 
 
@@ -234,7 +275,7 @@ def test_legacy_prefix_and_case_insensitive_webhook_path(host: LocalHost) -> Non
     instance_id = seed(host, "Completed")
     assert host.get(f"/admin/extensions/DurableTaskExtension/instances/{instance_id}").status == 200
     assert host.get(f"/runtime/webhooks/durableTask/instances/{instance_id}").status == 200
-    assert host.get(f"{API}/nothing/here").status == 404
+    assert host.get(f"{DURABLE_API}/nothing/here").status == 404
 
 
 def test_every_sdk_client_method_from_an_http_function(host: LocalHost) -> None:
@@ -257,10 +298,10 @@ def test_every_sdk_client_method_from_an_http_function(host: LocalHost) -> None:
 
 def test_task_hub_parameter_reads_other_hubs_and_refuses_writes_to_them(host: LocalHost) -> None:
     instance_id = seed(host, "Completed")
-    assert host.get(f"{API}/instances/{instance_id}?taskHub=CoreTestHub").status == 200
-    assert host.get(f"{API}/instances/{instance_id}?taskHub=OtherHub").status == 404
-    assert host.get(f"{API}/instances?taskHub=OtherHub").json() == []
-    refused = host.post(f"{API}/orchestrators/Hello?taskHub=OtherHub")
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}?taskHub=CoreTestHub").status == 200
+    assert host.get(f"{DURABLE_API}/instances/{instance_id}?taskHub=OtherHub").status == 404
+    assert host.get(f"{DURABLE_API}/instances?taskHub=OtherHub").json() == []
+    refused = host.post(f"{DURABLE_API}/orchestrators/Hello?taskHub=OtherHub")
     assert refused.status == 400 and "runs task hub 'CoreTestHub', not 'OtherHub'" in refused.json()["ExceptionMessage"]
-    assert host.delete(f"{API}/instances/{instance_id}?taskHub=OtherHub").status == 404
-    assert host.delete(f"{API}/instances/{instance_id}?taskHub=CoreTestHub").status == 200
+    assert host.delete(f"{DURABLE_API}/instances/{instance_id}?taskHub=OtherHub").status == 404
+    assert host.delete(f"{DURABLE_API}/instances/{instance_id}?taskHub=CoreTestHub").status == 200

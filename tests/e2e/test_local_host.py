@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
-API = "/runtime/webhooks/durabletask"
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +56,10 @@ def test_sdk_get_status_of_an_unknown_instance_is_falsy(host: LocalHost) -> None
 
 
 def test_start_via_the_api_with_an_instance_id_answers_202_with_location_and_retry_after(host: LocalHost) -> None:
-    reply = host.post(f"{API}/orchestrators/Hello/api-started-1", raw=b"", headers={})
+    reply = host.post(f"{DURABLE_API}/orchestrators/Hello/api-started-1", raw=b"", headers={})
     assert reply.status == 202
     assert reply.header("Retry-After") == "10"
-    assert reply.header("Location").startswith(f"{host.base_url}{API}/instances/api-started-1?")
+    assert reply.header("Location").startswith(f"{host.base_url}{DURABLE_API}/instances/api-started-1?")
     assert "rewindPostUri" not in reply.json()  # the host's own 202 body has no rewind URL
     assert host.wait_for_status("api-started-1")["output"][0] == "Hello Tokyo!"
 
@@ -71,34 +70,35 @@ def test_start_via_the_api_with_an_instance_id_answers_202_with_location_and_ret
     ("x" * 257, "must not exceed 256"),
 ])
 def test_invalid_instance_ids_are_400(host: LocalHost, instance_id: str, fragment: str) -> None:
-    reply = host.post(f"{API}/orchestrators/Hello/{instance_id}")
+    reply = host.post(f"{DURABLE_API}/orchestrators/Hello/{instance_id}")
     assert reply.status == 400
     assert reply.json()["Message"] == "One or more of the arguments submitted is incorrect"
     assert fragment in reply.json()["ExceptionMessage"]
 
 
 def test_unknown_orchestrator_and_malformed_body_are_400(host: LocalHost) -> None:
-    unknown = host.post(f"{API}/orchestrators/NoSuchThing")
+    unknown = host.post(f"{DURABLE_API}/orchestrators/NoSuchThing")
     assert unknown.status == 400
     assert "The function 'NoSuchThing' doesn't exist" in unknown.json()["ExceptionMessage"]
     assert "'Hello'" in unknown.json()["ExceptionMessage"]
-    malformed = host.post(f"{API}/orchestrators/Hello", raw=b"{not json", headers={"Content-Type": "application/json"})
+    malformed = host.post(f"{DURABLE_API}/orchestrators/Hello", raw=b"{not json",
+                          headers={"Content-Type": "application/json"})
     assert malformed.status == 400 and malformed.json()["Message"] == "Invalid JSON content"
 
 
 def test_starting_a_running_instance_id_again_is_500(host: LocalHost) -> None:
     start(host, "Waiter", instance_id="dup-1")
-    again = host.post(f"{API}/orchestrators/Waiter/dup-1")
+    again = host.post(f"{DURABLE_API}/orchestrators/Waiter/dup-1")
     assert again.status == 500
     assert "already exists" in again.json()["ExceptionMessage"]
-    host.post(f"{API}/instances/dup-1/terminate?reason=cleanup")
+    host.post(f"{DURABLE_API}/instances/dup-1/terminate?reason=cleanup")
 
 
 def test_an_activity_that_fails_then_succeeds_is_retried(host: LocalHost) -> None:
     instance_id = start(host, "Flaky")
     status = host.wait_for_status(instance_id)
     assert status["runtimeStatus"] == "Completed" and status["output"] == "third time lucky"
-    history = host.get(f"{API}/instances/{instance_id}?showHistory=true").json()["historyEvents"]
+    history = host.get(f"{DURABLE_API}/instances/{instance_id}?showHistory=true").json()["historyEvents"]
     assert [e["EventType"] for e in history].count("TaskFailed") == 2
     assert [e["EventType"] for e in history].count("TimerFired") == 2
 
@@ -106,7 +106,7 @@ def test_an_activity_that_fails_then_succeeds_is_retried(host: LocalHost) -> Non
 def test_approval_event_beats_the_timer(host: LocalHost) -> None:
     instance_id = start(host, "Approval", 60)
     host.wait_for_status(instance_id, {"Running"})
-    raised = host.post(f"{API}/instances/{instance_id}/raiseEvent/Approval", {"by": "ops"})
+    raised = host.post(f"{DURABLE_API}/instances/{instance_id}/raiseEvent/Approval", {"by": "ops"})
     assert raised.status == 202
     assert host.wait_for_status(instance_id)["output"] == {"approved": {"by": "ops"}}
 
@@ -157,7 +157,7 @@ def test_terminate_suspend_resume_through_the_sdk(host: LocalHost) -> None:
     host.wait_for_status(instance_id, {"Running"})
     host.post(f"/api/client/{instance_id}/suspend")
     assert host.wait_for_status(instance_id, {"Suspended"})["runtimeStatus"] == "Suspended"
-    host.post(f"{API}/instances/{instance_id}/raiseEvent/Go", "buffered")
+    host.post(f"{DURABLE_API}/instances/{instance_id}/raiseEvent/Go", "buffered")
     host.post(f"/api/client/{instance_id}/resume")
     assert host.wait_for_status(instance_id)["output"] == "buffered"
     second = start(host, "Waiter")
@@ -170,7 +170,7 @@ def test_terminate_suspend_resume_through_the_sdk(host: LocalHost) -> None:
 def test_call_http_makes_one_request_and_returns_status_and_content(host: LocalHost) -> None:
     instance_id = start(host, "CallsHttp", host.url("/api/echo?say=hi"))
     assert host.wait_for_status(instance_id)["output"] == {"statusCode": 200, "content": {"echo": "hi"}}
-    history = host.get(f"{API}/instances/{instance_id}?showHistory=true").json()["historyEvents"]
+    history = host.get(f"{DURABLE_API}/instances/{instance_id}?showHistory=true").json()["historyEvents"]
     assert [e.get("FunctionName") for e in history if e["EventType"] == "TaskCompleted"] == [
         "BuiltIn::HttpActivity"]
 
@@ -198,20 +198,20 @@ def test_rewind_of_a_parent_rewinds_its_failed_sub_orchestration(host: LocalHost
     status = host.wait_for_status(instance_id)
     assert status["runtimeStatus"] == "Failed"
     assert "Orchestrator function 'ChildSteps' failed" in status["output"]
-    child_id = next(i["instanceId"] for i in host.get(f"{API}/instances?runtimeStatus=Failed").json()
+    child_id = next(i["instanceId"] for i in host.get(f"{DURABLE_API}/instances?runtimeStatus=Failed").json()
                     if i["name"] == "ChildSteps")
     (counters / "config-child-two").write_text("yes")
-    assert host.post(f"{API}/instances/{instance_id}/rewind?reason=fixed").status == 202
+    assert host.post(f"{DURABLE_API}/instances/{instance_id}/rewind?reason=fixed").status == 202
     status = host.wait_for_status(instance_id)
     assert status["runtimeStatus"] == "Completed" and status["output"] == ["PARENT-BEFORE", "CHILD-ONE", "CHILD-TWO"]
-    assert host.get(f"{API}/instances/{child_id}").json()["runtimeStatus"] == "Completed"
+    assert host.get(f"{DURABLE_API}/instances/{child_id}").json()["runtimeStatus"] == "Completed"
     assert (counters / "step-parent-before").read_text() == "1" and (counters / "step-child-one").read_text() == "1"
     assert (counters / "step-child-two").read_text() == "2"
 
 
 def test_host_stays_responsive_while_activities_run(host: LocalHost) -> None:
     instance_id = start(host, "FanOut", 300)
-    reply = host.get(f"{API}/instances/{instance_id}", timeout=2)
+    reply = host.get(f"{DURABLE_API}/instances/{instance_id}", timeout=2)
     assert reply.status in (200, 202)
     host.wait_for_status(instance_id)
 
@@ -234,7 +234,7 @@ def test_a_host_killed_mid_flight_finishes_every_instance_exactly_once(counters:
                 expected = sum(k * k for k in range(20)) if n % 2 else ["Hello Tokyo!", "Hello Seattle!",
                                                                          "Hello London!"]
                 assert status["output"] == expected, instance_id
-                raw = second.get(f"{API}/instances/{instance_id}?showHistory=true&showHistoryOutput=true").json()
+                raw = second.client.status(instance_id, showHistory=True, showHistoryOutput=True).json()
                 completed = [e for e in raw["historyEvents"] if e["EventType"] == "TaskCompleted"]
                 assert len(completed) == (20 if n % 2 else 3)  # no orchestrator step applied twice
             for instance_id in timed:

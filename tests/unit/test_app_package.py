@@ -31,7 +31,9 @@ def test_the_app_never_imports_the_local_host(path):
 def test_requirements_are_what_azure_installs():
     lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
     packages = {line.split(">")[0].split("<")[0].split("=")[0].strip() for line in lines if line}
-    assert packages == {"azure-functions", "azure-functions-durable", "azure-data-tables"}
+    assert packages == {
+        "azure-functions", "azure-functions-durable", "azure-data-tables", "azure-storage-blob", "azure-identity",
+    }
 
 
 def test_funcignore_keeps_development_files_out_of_the_deployment():

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from durable_local.manage import commands
+from durable_local.testing import DURABLE_API
 
-PREFIX = "/runtime/webhooks/durabletask"
 Reply = tuple[int, dict[str, str], Any]
 
 
@@ -64,7 +64,8 @@ def stub() -> Iterator[Stub]:
             length = int(self.headers.get("Content-Length") or 0)
             seen = Seen(self.command, url.path, urllib.parse.parse_qs(url.query),
                         {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
-            state.seen.append(seen)
+            if (seen.method, seen.path) != ("GET", "/admin/host/status"):  # the CLI's task hub probe
+                state.seen.append(seen)
             status, headers, body = state.reply(seen)
             data = b"" if body is None else json.dumps(body).encode()
             self.send_response(status)
@@ -139,7 +140,7 @@ def status(instance_id: str, runtime_status: str, **extra: Any) -> dict[str, Any
 
 def test_task_hub_from_host_json_and_system_key_from_env(durable, stub, monkeypatch):
     monkeypatch.setenv("DURABLE_SYSTEM_KEY", "s3cret")
-    stub.on("GET", f"{PREFIX}/instances/abc", (200, {}, status("abc", "Completed")))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (200, {}, status("abc", "Completed")))
     result = durable("get-runtime-status", "--id", "abc")
     assert result.code == 0
     assert "Runtime status: Completed" in result.out
@@ -150,7 +151,7 @@ def test_task_hub_from_host_json_and_system_key_from_env(durable, stub, monkeypa
 
 
 def test_flags_override_and_connection_is_sent(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances/abc", (200, {}, status("abc", "Completed")))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (200, {}, status("abc", "Completed")))
     result = durable("get-runtime-status", "--id", "abc", "--task-hub-name", "Other", "--code", "k",
                      "--connection-string-setting", "MyStorage", "--show-input", "true", "--show-output",
                      "--output", "json")
@@ -161,7 +162,7 @@ def test_flags_override_and_connection_is_sent(durable, stub):
 
 
 def test_json_output_leaves_out_input_and_output_unless_asked(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances/abc", (200, {}, status("abc", "Completed")))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (200, {}, status("abc", "Completed")))
     shown = durable("get-runtime-status", "--id", "abc", "-o", "json").json()
     assert shown["runtimeStatus"] == "Completed" and "input" not in shown and "output" not in shown
 
@@ -183,14 +184,14 @@ def test_unreachable_app(durable, monkeypatch):
 
 
 def test_system_key_never_shown_in_errors(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances", (401, {}, None))
+    stub.on("GET", f"{DURABLE_API}/instances", (401, {}, None))
     result = durable("get-instances", "--code", "topsecret")
     assert result.code == 1
     assert "HTTP 401" in result.err and "--code" in result.err and "topsecret" not in result.err
 
 
 def test_get_instances_page_and_continuation_token(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances", (200, {"x-ms-continuation-token": "tok2"}, [status("a", "Running")]))
+    stub.on("GET", f"{DURABLE_API}/instances", (200, {"x-ms-continuation-token": "tok2"}, [status("a", "Running")]))
     result = durable("get-instances", "--runtime-status", "running", "completed,failed",
                      "--created-after", "2018-03-10T13:57:31Z", "--created-before", "2018-03-10T23:59Z")
     assert result.code == 0
@@ -214,7 +215,7 @@ def test_get_instances_all_pages_through_everything(durable, stub):
         items = [status(f"i{number}-{k}", "Completed") for k in range(2)]
         return 200, ({"x-ms-continuation-token": str(number + 1)} if number < 2 else {}), items
 
-    stub.on("GET", f"{PREFIX}/instances", page)
+    stub.on("GET", f"{DURABLE_API}/instances", page)
     result = durable("get-instances", "--all", "-o", "json")
     assert result.code == 0
     data = result.json()
@@ -225,13 +226,13 @@ def test_get_instances_all_pages_through_everything(durable, stub):
 
 
 def test_get_instances_empty(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances", (200, {}, []))
+    stub.on("GET", f"{DURABLE_API}/instances", (200, {}, []))
     result = durable("get-instances")
     assert result.code == 0 and result.out == "No instances found.\n"
 
 
 def test_repeated_continuation_token_stops(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances", (200, {"x-ms-continuation-token": "same"}, []))
+    stub.on("GET", f"{DURABLE_API}/instances", (200, {"x-ms-continuation-token": "same"}, []))
     result = durable("get-instances", "--all")
     assert result.code == 1 and "twice" in result.err
 
@@ -253,7 +254,7 @@ def test_created_after_later_than_before(durable):
 
 def test_start_new_with_file_input_and_id(durable, stub, app_dir):
     (app_dir / "counter-data.json").write_text('{"start": 5}', encoding="utf-8")
-    stub.on("POST", f"{PREFIX}/orchestrators/HelloWorld/my-id", (202, {}, {"id": "my-id"}))
+    stub.on("POST", f"{DURABLE_API}/orchestrators/HelloWorld/my-id", (202, {}, {"id": "my-id"}))
     result = durable("start-new", "--function-name", "HelloWorld", "--input", "@counter-data.json", "--id", "my-id")
     assert result.code == 0
     assert result.out == "Started 'HelloWorld'. Instance ID: my-id\n"
@@ -263,14 +264,14 @@ def test_start_new_with_file_input_and_id(durable, stub, app_dir):
 
 
 def test_start_new_unknown_function(durable, stub):
-    stub.on("POST", f"{PREFIX}/orchestrators/Nope", (400, {}, {"Message": "The function 'Nope' doesn't exist."}))
+    stub.on("POST", f"{DURABLE_API}/orchestrators/Nope", (400, {}, {"Message": "The function 'Nope' doesn't exist."}))
     result = durable("start-new", "--function-name", "Nope")
     assert result.code == 1
     assert "cannot start 'Nope' in task hub 'CliTestHub': The function 'Nope' doesn't exist." in result.err
 
 
 def test_raise_event_sends_plain_text_as_json_string(durable, stub):
-    stub.on("POST", f"{PREFIX}/instances/abc/raiseEvent/MyOtherEvent", (202, {}, None))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/raiseEvent/MyOtherEvent", (202, {}, None))
     result = durable("raise-event", "--id", "abc", "--event-name", "MyOtherEvent", "--event-data", "approved")
     assert result.code == 0
     assert result.out == "Raised event 'MyOtherEvent' to instance 'abc'.\n"
@@ -278,16 +279,16 @@ def test_raise_event_sends_plain_text_as_json_string(durable, stub):
 
 
 def test_raise_event_to_finished_instance(durable, stub):
-    stub.on("POST", f"{PREFIX}/instances/abc/raiseEvent/MyEvent", (410, {}, None))
-    stub.on("GET", f"{PREFIX}/instances/abc", (200, {}, status("abc", "Completed")))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/raiseEvent/MyEvent", (410, {}, None))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (200, {}, status("abc", "Completed")))
     result = durable("raise-event", "--id", "abc", "--event-name", "MyEvent")
     assert result.code == 1
     assert "cannot raise event 'MyEvent' to instance 'abc': its status is Completed" in result.err
 
 
 def test_terminate_waits_until_terminated(durable, stub):
-    stub.on("POST", f"{PREFIX}/instances/abc/terminate", (202, {}, None))
-    stub.on("GET", f"{PREFIX}/instances/abc", (202, {}, status("abc", "Running")),
+    stub.on("POST", f"{DURABLE_API}/instances/abc/terminate", (202, {}, None))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (202, {}, status("abc", "Running")),
             (200, {}, status("abc", "Terminated")))
     result = durable("terminate", "--id", "abc", "--reason", "It was time to be done.")
     assert result.code == 0
@@ -296,23 +297,23 @@ def test_terminate_waits_until_terminated(durable, stub):
 
 
 def test_terminate_times_out(durable, stub):
-    stub.on("POST", f"{PREFIX}/instances/abc/terminate", (202, {}, None))
-    stub.on("GET", f"{PREFIX}/instances/abc", (202, {}, status("abc", "Running")))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/terminate", (202, {}, None))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (202, {}, status("abc", "Running")))
     result = durable("terminate", "--id", "abc", "--timeout", "0.2")
     assert result.code == 1 and "still Running 0.2 s after the terminate request" in result.err
 
 
 def test_terminate_finished_instance(durable, stub):
-    stub.on("POST", f"{PREFIX}/instances/abc/terminate", (410, {}, None))
-    stub.on("GET", f"{PREFIX}/instances/abc", (200, {}, status("abc", "Failed")))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/terminate", (410, {}, None))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (200, {}, status("abc", "Failed")))
     result = durable("terminate", "--id", "abc")
     assert result.code == 1 and "cannot terminate instance 'abc': its status is Failed" in result.err
 
 
 def test_terminate_many_needs_confirmation(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances", (200, {}, [status("a", "Running"), status("b", "Pending")]))
-    stub.on("POST", f"{PREFIX}/instances/a/terminate", (202, {}, None))
-    stub.on("POST", f"{PREFIX}/instances/b/terminate", (202, {}, None))
+    stub.on("GET", f"{DURABLE_API}/instances", (200, {}, [status("a", "Running"), status("b", "Pending")]))
+    stub.on("POST", f"{DURABLE_API}/instances/a/terminate", (202, {}, None))
+    stub.on("POST", f"{DURABLE_API}/instances/b/terminate", (202, {}, None))
     refused = durable("terminate", "--runtime-status", "running", "pending")
     assert refused.code == 2 and "--yes" in refused.err
     assert not stub.requests("POST")
@@ -320,8 +321,8 @@ def test_terminate_many_needs_confirmation(durable, stub):
     assert dry.code == 0 and dry.json()["instanceIds"] == ["a", "b"] and not stub.requests("POST")
     done = durable("terminate", "--runtime-status", "running", "pending", "--yes", "--no-wait")
     assert done.code == 0 and done.out == "Requested termination of 2 instances.\n"
-    assert {r.path for r in stub.requests("POST")} == {f"{PREFIX}/instances/a/terminate",
-                                                       f"{PREFIX}/instances/b/terminate"}
+    assert {r.path for r in stub.requests("POST")} == {f"{DURABLE_API}/instances/a/terminate",
+                                                       f"{DURABLE_API}/instances/b/terminate"}
 
 
 def test_terminate_refuses_terminal_status_filter(durable):
@@ -331,52 +332,54 @@ def test_terminate_refuses_terminal_status_filter(durable):
 
 
 def test_rewind_shows_before_and_after(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances/abc", (200, {}, status("abc", "Failed")),
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (200, {}, status("abc", "Failed")),
             (202, {}, status("abc", "Running", lastUpdatedTime="2026-01-01T00:00:09Z")))
-    stub.on("POST", f"{PREFIX}/instances/abc/rewind", (202, {}, None))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/rewind", (202, {}, None))
     result = durable("rewind", "--id", "abc", "--reason", "Orchestrator failed and needs to be revived.")
     assert result.code == 0
     assert result.out == "Status before rewind: Failed\nStatus after rewind: Running\n"
 
 
 def test_rewind_of_completed_instance(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances/abc", (200, {}, status("abc", "Completed")))
-    stub.on("POST", f"{PREFIX}/instances/abc/rewind", (410, {}, None))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (200, {}, status("abc", "Completed")))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/rewind", (410, {}, None))
     result = durable("rewind", "--id", "abc")
     assert result.code == 1
     assert "its status is Completed (only Failed instances can be rewound)" in result.err
 
 
 def test_suspend_resume_restart(durable, stub):
-    stub.on("POST", f"{PREFIX}/instances/abc/suspend", (202, {}, None))
-    stub.on("GET", f"{PREFIX}/instances/abc", (202, {}, status("abc", "Suspended")))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/suspend", (202, {}, None))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (202, {}, status("abc", "Suspended")))
     assert durable("suspend", "--id", "abc").out == "Suspended instance 'abc'. Runtime status: Suspended.\n"
-    stub.on("POST", f"{PREFIX}/instances/abc/resume", (500, {}, {"Message": "not suspended"}))
-    stub.on("GET", f"{PREFIX}/instances/abc", (202, {}, status("abc", "Running")))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/resume", (500, {}, {"Message": "not suspended"}))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (202, {}, status("abc", "Running")))
     result = durable("resume", "--id", "abc")
     assert result.code == 1 and "its status is Running (only Suspended instances can be resumed)" in result.err
-    stub.on("POST", f"{PREFIX}/instances/abc/restart", (202, {}, {"id": "new-id"}))
+    stub.on("POST", f"{DURABLE_API}/instances/abc/restart", (202, {}, {"id": "new-id"}))
     result = durable("restart", "--id", "abc")
     assert result.out == "Restarted instance 'abc'. New instance ID: new-id\n"
-    assert stub.requests("POST", f"{PREFIX}/instances/abc/restart")[0].query["restartWithNewInstanceId"] == ["true"]
+    restart = stub.requests("POST", f"{DURABLE_API}/instances/abc/restart")[0]
+    assert restart.query["restartWithNewInstanceId"] == ["true"]
 
 
 def test_wait_exit_codes(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances/ok", (202, {}, status("ok", "Running")), (200, {}, status("ok", "Completed")))
+    stub.on("GET", f"{DURABLE_API}/instances/ok", (202, {}, status("ok", "Running")),
+            (200, {}, status("ok", "Completed")))
     result = durable("wait", "--id", "ok", "--interval", "0.01")
     assert result.code == 0 and "Runtime status: Completed" in result.out and '"out"' in result.out
-    stub.on("GET", f"{PREFIX}/instances/bad", (200, {}, status("bad", "Failed")))
+    stub.on("GET", f"{DURABLE_API}/instances/bad", (200, {}, status("bad", "Failed")))
     result = durable("wait", "--id", "bad")
     assert result.code == 1 and "ended Failed" in result.err
-    stub.on("GET", f"{PREFIX}/instances/slow", (202, {}, status("slow", "Running")))
+    stub.on("GET", f"{DURABLE_API}/instances/slow", (202, {}, status("slow", "Running")))
     result = durable("wait", "--id", "slow", "--timeout", "0.1", "--interval", "0.01")
     assert result.code == 1 and "still Running after 0.1 s" in result.err
 
 
 def test_purge_lists_confirms_then_deletes_exactly_the_listed_ids(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances", (200, {}, [status("a", "Completed"), status("b", "Failed")]))
-    stub.on("DELETE", f"{PREFIX}/instances/a", (200, {}, {"instancesDeleted": 1}))
-    stub.on("DELETE", f"{PREFIX}/instances/b", (200, {}, {"instancesDeleted": 1}))
+    stub.on("GET", f"{DURABLE_API}/instances", (200, {}, [status("a", "Completed"), status("b", "Failed")]))
+    stub.on("DELETE", f"{DURABLE_API}/instances/a", (200, {}, {"instancesDeleted": 1}))
+    stub.on("DELETE", f"{DURABLE_API}/instances/b", (200, {}, {"instancesDeleted": 1}))
 
     refused = durable("purge-history")
     assert refused.code == 2 and "refusing to purge the history of 2 instances" in refused.err
@@ -392,11 +395,12 @@ def test_purge_lists_confirms_then_deletes_exactly_the_listed_ids(durable, stub)
 
     done = durable("purge-history", "--yes", "-o", "json")
     assert done.code == 0 and done.json() == {"instancesDeleted": 2, "instanceIds": ["a", "b"]}
-    assert sorted(r.path for r in stub.requests("DELETE")) == [f"{PREFIX}/instances/a", f"{PREFIX}/instances/b"]
+    deleted = sorted(r.path for r in stub.requests("DELETE"))
+    assert deleted == [f"{DURABLE_API}/instances/a", f"{DURABLE_API}/instances/b"]
 
 
 def test_purge_seed_filters_and_nothing_to_purge(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances", (200, {}, []))
+    stub.on("GET", f"{DURABLE_API}/instances", (200, {}, []))
     result = durable("purge-history", "--created-before", "2018-11-14T19:35:00.0000000Z", "--runtime-status",
                      "failed")
     assert result.code == 0 and result.out == "No instances match; nothing to purge.\n"
@@ -405,7 +409,7 @@ def test_purge_seed_filters_and_nothing_to_purge(durable, stub):
 
 
 def test_purge_by_id_refuses_running_instances(durable, stub):
-    stub.on("GET", f"{PREFIX}/instances/abc", (202, {}, status("abc", "Running")))
+    stub.on("GET", f"{DURABLE_API}/instances/abc", (202, {}, status("abc", "Running")))
     result = durable("purge-history", "--id", "abc", "--yes")
     assert result.code == 1 and "is Running" in result.err
     assert not stub.requests("DELETE")
@@ -414,11 +418,11 @@ def test_purge_by_id_refuses_running_instances(durable, stub):
 def test_delete_task_hub_on_the_local_host(durable, stub):
     stub.on("GET", "/admin/host/taskhubs/UserTest", (200, {}, {"taskHub": "UserTest", "instances": 3}))
     stub.on("DELETE", "/admin/host/taskhubs/UserTest", (200, {}, {"taskHub": "UserTest", "instancesDeleted": 3}))
-    stub.on("GET", f"{PREFIX}/instances", (200, {}, [status("a", "Completed")]))
+    stub.on("GET", f"{DURABLE_API}/instances", (200, {}, [status("a", "Completed")]))
     dry = durable("delete-task-hub", "--task-hub-name", "UserTest", "--dry-run")
     assert dry.code == 0 and "3 instances" in dry.out and not stub.requests("DELETE")
     assert dry.out.splitlines()[-1].split()[:3] == ["a", "Hello", "Completed"]
-    assert stub.requests("GET", f"{PREFIX}/instances")[0].query["taskHub"] == ["UserTest"]
+    assert stub.requests("GET", f"{DURABLE_API}/instances")[0].query["taskHub"] == ["UserTest"]
     refused = durable("delete-task-hub", "--task-hub-name", "UserTest")
     assert refused.code == 2 and not stub.requests("DELETE")
     done = durable("delete-task-hub", "--task-hub-name", "UserTest", "--yes")

@@ -10,6 +10,10 @@ from durable_local.host.routing import RouteTable, RouteTemplate, RouteTemplateE
 from durable_local.host.schedule import Schedule, ScheduleError
 
 
+def test_encoded_slash_stays_encoded_in_a_route_value() -> None:
+    assert RouteTemplate("files/{name}").match("files/a%2Fb") == {"name": "a%2Fb"}
+
+
 def test_a_literal_segment_beats_a_parameter_whatever_the_registration_order() -> None:
     table = RouteTable()
     table.add("orchestrators/{functionName}/{instanceId?}", "start")

@@ -24,7 +24,9 @@ from azure.functions.http import HttpResponseConverter
 from azure.functions.timer import TimerRequest
 
 from durable_local.host import invoke
+from durable_local.host.failure_text import safe_str, truncated
 from durable_local.host.indexing import FunctionIndex, FunctionInfo
+from durable_local.vocabulary import function_not_found
 
 log = logging.getLogger(__name__)
 
@@ -97,27 +99,24 @@ class FunctionCalls:
     def orchestrate(self, name: str, context_json: str) -> invoke.Invocation:
         info = self.index.lookup("orchestrator", name)
         if info is None:
-            return invoke.Invocation(error=f"The function '{name}' doesn't exist, is disabled, or is not an "
-                                           f"orchestrator function. Additional info: "
-                                           f"{self.index.known('orchestrator')}")
+            return invoke.Invocation(error=function_not_found(name, "orchestrator",
+                                                              self.index.known("orchestrator")))
         return invoke.call_orchestrator(info, context_json)
 
     def entity(self, name: str, batch_json: str) -> str:
         info = self.index.lookup("entity", name)
         if info is None:
-            raise EntityFailure(f"The function '{name}' doesn't exist, is disabled, or is not an entity function. "
-                                f"Additional info: {self.index.known('entity')}")
+            raise EntityFailure(function_not_found(name, "entity", self.index.known("entity")))
         try:
             return str(info.callable(**{info.trigger["name"]: batch_json}))
         except Exception as error:
-            raise EntityFailure(str(error)) from error
+            raise EntityFailure(truncated(safe_str(error))) from error
 
     async def activity(self, name: str, input_text: str | None) -> ActivityOutcome:
         try:
             info = self.index.lookup("activity", name)
             if info is None:
-                raise LookupError(f"The function '{name}' doesn't exist, is disabled, or is not an "
-                                  f"activity function. Additional info: {self.index.known('activity')}")
+                raise LookupError(function_not_found(name, "activity", self.index.known("activity")))
             kwargs = self._arguments(info, invoke.decode_activity_input(input_text))
             value = await invoke.call(info, kwargs, self.executor)
             return ActivityOutcome(True, result=invoke.encode_activity_result(value))

@@ -17,6 +17,7 @@ from durable_local.host.host import Host, HostConfig
 from durable_local.host.indexing import AppLoadError
 from durable_local.host.schedule import ScheduleError
 from durable_local.host.store import StoreLockedError
+from durable_local.request_guard import DEFAULT_MAX_BODY_BYTES
 
 log = logging.getLogger("durable_local.host")
 
@@ -45,14 +46,26 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
                             "else 1); 0 runs it inside the host process, for debugging with breakpoints")
     start.add_argument("--testing", action="store_true",
                        help="enable the testing endpoints (seed instances, advance the clock, wait idle)")
+    start.add_argument("--cors", default=None,
+                       help="comma-separated origins whose pages may send state-changing requests (added to "
+                            "local.settings.json Host.CORS; '*' allows any)")
+    start.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="a Host header name to accept besides localhost and the bound addresses (forwarded "
+                            "ports, devcontainers, WSL); repeatable, '*' accepts any")
+    start.add_argument("--max-request-body-size", type=int, default=DEFAULT_MAX_BODY_BYTES, metavar="BYTES",
+                       help="larger request bodies are refused with 413 (default 104857600, as Azure Functions)")
     start.set_defaults(handler=run_start)
 
 
 def run_start(args: argparse.Namespace) -> int:
     config = HostConfig(app_dir=Path.cwd(), port=args.port, app=args.app,
                         store=Path(args.store) if args.store else None, task_hub=args.task_hub, bind=args.bind,
-                        clock=args.clock, clock_start=args.clock_start, testing=args.testing, workers=args.workers)
+                        clock=args.clock, clock_start=args.clock_start, testing=args.testing, workers=args.workers,
+                        cors=args.cors, allowed_hosts=[h for value in args.allowed_host for h in value.split(",")],
+                        max_request_body_size=args.max_request_body_size)
     try:
+        if args.max_request_body_size <= 0:
+            raise ConfigError("--max-request-body-size must be a positive number of bytes")
         Host(config).run()
     except (ConfigError, AppLoadError, ScheduleError, StoreLockedError, OSError, ValueError) as error:
         log.error("durable host start: %s", error)

@@ -7,6 +7,13 @@ the binding's `rpcBaseUrl`, to the SDK client. Routes after the base path, in th
 matrix of §1.4 (e.g. Failed GET is 200, terminate of a finished instance 410, rewind of a running one 500,
 restart of an unknown one 400). Errors are ASP.NET `HttpError` JSON: `Message`, `ExceptionMessage`,
 `ExceptionType`, `StackTrace`.
+
+Local limits the extension does not have (each a clear 400, where the real host would stall or 500):
+`timeout` and `pollingInterval` must be finite, `timeout` at most `MAX_WAIT_SECONDS` (Azure's front end cuts
+HTTP requests at 230 s); a polling interval under `MIN_POLLING_INTERVAL_SECONDS` is raised to it; a wait ends
+when the client disconnects; `top` above `MAX_TOP` is lowered to it (Azure Table queries return at most 1,000
+rows a page; the continuation token carries on); JSON bodies nest at most 64 levels (`json_input`); instance
+ids `.` and `..` are refused (a URL path cannot carry them).
 """
 
 from __future__ import annotations
@@ -30,11 +37,13 @@ from durable_local.host.engine import Engine
 from durable_local.host.entities import entity_instance_id, signal_request, split_entity_id
 from durable_local.host.episodes import compact, new_execution_id
 from durable_local.host.history import EventType, event, execution_started, from_micros, history_time, to_micros
-from durable_local.host.query_string import Query
+from durable_local.host.json_input import JsonInputError, parse_json_body
+from durable_local.host.query_string import Query, QueryError
 from durable_local.host.records import TERMINAL_STATUSES, Commit, Instance, Message, RuntimeStatus
 from durable_local.host.rewind import RewindRefused, rewind
 from durable_local.host.status import history_payload, parse_to_token, status_payload
 from durable_local.host.store import InstanceQuery
+from durable_local.vocabulary import function_not_found
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,11 @@ CONTINUATION_HEADER = "x-ms-continuation-token"
 RUNNING_STATES = (RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.Suspended,
                   RuntimeStatus.ContinuedAsNew)
 PURGE_BATCH = 2_000
+MAX_WAIT_SECONDS = 230.0
+MIN_POLLING_INTERVAL_SECONDS = 0.1
+MAX_TOP = 1_000
+DEFAULT_TOP = 100
+MAX_TOKEN_KEY = 2**63 - 1
 
 
 class ArgumentError(ValueError):
@@ -73,6 +87,9 @@ def validate_instance_id(instance_id: str) -> None:
     if any(ch in "/\\?#" or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in instance_id):
         raise ArgumentError("instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, "
                             "or control characters.')")
+    if instance_id in (".", ".."):
+        raise ArgumentError("instanceId (Parameter 'Orchestration instance ids must not be . or .., which a URL "
+                            "path cannot carry.')")
     if len(instance_id) > 256:
         raise ArgumentError("instanceId (Parameter 'Instance ID lengths must not exceed 256 characters.')")
 
@@ -86,8 +103,10 @@ def decode_token(token: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         created, instance_id = json.loads(raw)
-        return int(created), str(instance_id)
-    except (ValueError, TypeError, binascii.Error) as error:
+        if not isinstance(created, int) or not 0 <= created <= MAX_TOKEN_KEY or not isinstance(instance_id, str):
+            raise ValueError("not a token of this host")
+        return created, instance_id
+    except (ValueError, TypeError, RecursionError, binascii.Error) as error:
         raise ArgumentError(f"The continuation token '{token}' is not valid.") from error
 
 
@@ -112,6 +131,8 @@ class DurableApi:
             return await handler(request, query)
         except ArgumentError as error:
             return error_response(400, ARGUMENT_ERROR, str(error), error.exception_type)
+        except QueryError as error:
+            return error_response(400, ARGUMENT_ERROR, str(error), "System.ArgumentException")
         except InvalidOperation as error:
             return error_response(500, SERVER_ERROR, str(error), "System.InvalidOperationException")
         except Exception as error:
@@ -193,13 +214,10 @@ class DurableApi:
         input_text: str | None = None
         if body:
             try:
-                input_text = compact(json.loads(body))
-            except ValueError:
-                return error_response(400, "Invalid JSON content")
-        timeout, interval = query.number("timeout"), query.number("pollingInterval")
-        if timeout is not None and interval is not None and interval > timeout:
-            raise ArgumentError(f"Total timeout {timeout} (seconds) should be bigger than retry timeout "
-                                f"{interval} (seconds)")
+                input_text = compact(parse_json_body(body))
+            except JsonInputError as error:
+                return error_response(400, "Invalid JSON content", str(error), "Newtonsoft.Json.JsonReaderException")
+        timeout, interval = self._wait_arguments(query)
         instance_id = self.start_instance(name, instance_id, input_text)
         return await self._created(request, instance_id, timeout, interval)
 
@@ -207,8 +225,7 @@ class DurableApi:
         """Create (or replace a finished) instance: Pending row plus its ExecutionStarted, one transaction."""
         info = self.engine.index.lookup("orchestrator", name)
         if info is None:
-            raise ArgumentError(f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
-                                f"function. Additional info: {self.engine.index.known('orchestrator')}")
+            raise ArgumentError(function_not_found(name, "orchestrator", self.engine.index.known("orchestrator")))
         instance_id = instance_id or uuid.uuid4().hex
         validate_instance_id(instance_id)
         existing = self.store.get_instance(instance_id)
@@ -225,11 +242,25 @@ class DurableApi:
                                   messages=[Message(instance_id, started, to_micros(now), execution_id)]))
         return instance_id
 
+    @staticmethod
+    def _wait_arguments(query: Query) -> tuple[float | None, float | None]:
+        """`timeout` and `pollingInterval` (seconds), finite and bounded; see the module docstring."""
+        timeout, interval = query.number("timeout"), query.number("pollingInterval")
+        if timeout is not None and timeout > MAX_WAIT_SECONDS:
+            raise ArgumentError(f"timeout {timeout:g} (seconds) is longer than the local host's limit of "
+                                f"{MAX_WAIT_SECONDS:g} seconds (Azure closes HTTP requests after 230 s)")
+        if timeout is not None and interval is not None and interval > timeout:
+            raise ArgumentError(f"Total timeout {timeout} (seconds) should be bigger than retry timeout "
+                                f"{interval} (seconds)")
+        if interval is not None:
+            interval = max(interval, MIN_POLLING_INTERVAL_SECONDS)
+        return timeout, interval
+
     async def _created(self, request: web.Request, instance_id: str, timeout: float | None,
                        interval: float | None) -> web.StreamResponse:
         if timeout is not None and interval is not None:
             deadline = time.monotonic() + timeout
-            while True:
+            while not _disconnected(request):
                 instance = self.store.get_instance(instance_id)
                 if instance is not None and instance.runtime_status == RuntimeStatus.Completed:
                     return web.Response(status=200, text=instance.output or "null",
@@ -240,7 +271,9 @@ class DurableApi:
                 if remaining <= 0:
                     break
                 # Woken by the commit that finishes the instance; the polling interval only bounds the wait.
-                await self.engine.wait_finished(instance_id, min(max(interval, 0.01), remaining))
+                await self.engine.wait_finished(instance_id, min(interval, remaining))
+            else:
+                log.info("stopped waiting for instance %s: the client disconnected", instance_id)
         payload = check_status_payload(self._origin(request), instance_id, self.hub)
         return web.json_response(payload, status=202, headers={
             "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
@@ -271,10 +304,8 @@ class DurableApi:
 
     async def list_instances(self, request: web.Request, query: Query) -> web.StreamResponse:
         token = request.headers.get(CONTINUATION_HEADER) or None
-        top = query.integer("top")
         page, next_key = self.store.query(
-            self._filter(query), top if top and top > 0 else 100,
-            decode_token(token) if token else None, hub=self._hub(query))
+            self._filter(query), _page_size(query), decode_token(token) if token else None, hub=self._hub(query))
         show_input = query.flag("showInput", True)
         headers = {CONTINUATION_HEADER: encode_token(next_key)} if next_key else {}
         return web.json_response([status_payload(i, show_input=show_input) for i in page], headers=headers)
@@ -310,12 +341,13 @@ class DurableApi:
     async def purge_matching(self, condition: InstanceQuery, hub: str) -> int:
         """Delete in batches of a few thousand, yielding to the loop between them; memory stays flat."""
         deleted = 0
-        while True:
-            batch = self.store.purge_batch(condition, PURGE_BATCH, hub=hub)
-            if not batch:
-                return deleted
-            deleted += batch
-            await asyncio.sleep(0)
+        with self.store.bulk_writes():
+            while True:
+                batch = self.store.purge_batch(condition, PURGE_BATCH, hub=hub)
+                if not batch:
+                    return deleted
+                deleted += batch
+                await asyncio.sleep(0)
 
     # -- operations on one instance --------------------------------------------------------------------
     def _existing(self, instance_id: str) -> Instance | None:
@@ -331,9 +363,9 @@ class DurableApi:
             return error_response(400, "Only application/json request content is supported")
         body = await request.read()
         try:
-            data = json.loads(body) if body else None
-        except ValueError:
-            return error_response(400, "Invalid JSON content")
+            data = parse_json_body(body) if body else None
+        except JsonInputError as error:
+            return error_response(400, "Invalid JSON content", str(error), "Newtonsoft.Json.JsonReaderException")
         raised = event(EventType.EventRaised, self.engine.clock.now(), Name=name, Input=compact(data))
         self.engine.send(instance_id, raised)
         return web.Response(status=202)
@@ -385,16 +417,16 @@ class DurableApi:
         if instance is None:
             raise ArgumentError("InstanceId does not match a valid orchestration instance.")
         new_id = uuid.uuid4().hex if query.flag("restartWithNewInstanceId", True) else instance_id
+        timeout, interval = self._wait_arguments(query)
         started = self.start_instance(instance.name, new_id, instance.input)
-        return await self._created(request, started, query.number("timeout"), query.number("pollingInterval"))
+        return await self._created(request, started, timeout, interval)
 
     # -- entities --------------------------------------------------------------------------------------
     async def signal_entity(self, request: web.Request, name: str, key: str,
                             operation: str | None) -> web.StreamResponse:
         """EXT `HandlePostEntityOperationRequestAsync`: JSON bodies are parsed, other bodies are a string input."""
         if self.engine.index.lookup("entity", name) is None:
-            raise ArgumentError(f"The function '{name}' doesn't exist, is disabled, or is not an entity function. "
-                                f"Additional info: {self.engine.index.known('entity')}")
+            raise ArgumentError(function_not_found(name, "entity", self.engine.index.known("entity")))
         if any(ch in "/\\?#" or ord(ch) < 0x20 for ch in key):
             raise ArgumentError("entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control "
                                 "characters.')")
@@ -402,8 +434,8 @@ class DurableApi:
         input_text: str | None = None
         if body and request.content_type.lower() == "application/json":
             try:
-                input_text = compact(json.loads(body))
-            except ValueError as error:
+                input_text = compact(parse_json_body(body))
+            except JsonInputError as error:
                 return error_response(400, f"Could not parse JSON content: {error}")
         elif body:
             input_text = compact(body.decode("utf-8", errors="replace"))
@@ -421,13 +453,11 @@ class DurableApi:
 
     async def list_entities(self, request: web.Request, query: Query, name: str) -> web.StreamResponse:
         token = request.headers.get(CONTINUATION_HEADER) or None
-        top = query.integer("top")
         updated_from, updated_to = query.time("lastOperationTimeFrom"), query.time("lastOperationTimeTo")
         condition = InstanceQuery(prefix=f"@{name.lower()}@" if name else "@", entities=True,
                                   updated_from=to_micros(updated_from) if updated_from else None,
                                   updated_to=to_micros(updated_to) if updated_to else None)
-        page, next_key = self.store.query(condition, top if top and top > 0 else 100,
-                                          decode_token(token) if token else None)
+        page, next_key = self.store.query(condition, _page_size(query), decode_token(token) if token else None)
         fetch_state = query.flag("fetchState", False)
         items = []
         for entity in page:
@@ -446,3 +476,15 @@ class DurableApi:
     # -- testing and maintenance -----------------------------------------------------------------------
     def delete_task_hub(self, hub: str) -> dict[str, int]:
         return self.store.delete_hub(hub)
+
+
+def _page_size(query: Query) -> int:
+    """`top`: 100 when absent, zero, negative or unparsable (as the extension), at most `MAX_TOP`."""
+    top = query.integer("top")
+    return min(top, MAX_TOP) if top and top > 0 else DEFAULT_TOP
+
+
+def _disconnected(request: web.Request) -> bool:
+    """Whether the client has gone: a wait for it ends at once."""
+    transport = request.transport
+    return transport is None or transport.is_closing()

@@ -45,6 +45,7 @@ from durable_local.host.sequencer import HTTP_ACTIVITY
 from durable_local.host.store import Store
 
 log = logging.getLogger(__name__)
+FLUSH_RETRY_SECONDS = 1.0
 
 EPISODE_BATCH = 128
 VIRTUAL_TIME_KEY = "virtual_clock"
@@ -365,8 +366,11 @@ class Engine:
                                   for item, outcome in done])
         try:
             self.commit(commit)
-        except Exception:
-            log.exception("could not record %d activity result(s); they will re-run on restart", len(done))
+        except Exception:  # e.g. SQLITE_FULL: keep the results and retry, so the instances continue
+            log.exception("could not record %d activity result(s); retrying in %g s", len(done), FLUSH_RETRY_SECONDS)
+            self._completions = done + self._completions
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_later(FLUSH_RETRY_SECONDS, self._flush)
 
     # -- user code the host starts outside orchestrations ----------------------------------------------
     def enter_busy(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,20 @@ class EntityBatch:
     commit: Commit
     exists: bool
     context: str
+
+
+def run_entity(instance_id: str, instance: Instance | None, messages: list[Message], now: datetime,
+               invoke: Callable[[str, str], str]) -> Commit:
+    """One whole batch with the entity function called in this process: `invoke(name, batch JSON)` returns
+    the SDK's result JSON or raises. The engine does the same in two steps around its worker call."""
+    batch = prepare_entity(instance_id, instance, messages)
+    if isinstance(batch, Commit):
+        return batch
+    try:
+        result = invoke(split_entity_id(instance_id)[0], batch.context)
+    except Exception as error:
+        return complete_entity(batch, None, error, now)
+    return complete_entity(batch, result, None, now)
 
 
 def prepare_entity(instance_id: str, instance: Instance | None, messages: list[Message]) -> Commit | EntityBatch:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from durable_local.host.failure_text import exception_message, truncated_or_none
 from durable_local.host.history import (
     Event,
     EventType,
@@ -60,7 +61,7 @@ class _Outcome:
     state: dict[str, Any] | None
     error: str | None = None
     details: str | None = None
-    deterministic_failure: bool = False  # a non-determinism failure, reported without the shim's prefix
+    nondeterminism_failure: bool = False  # a non-determinism failure, reported without the shim's prefix
 
 
 @dataclass
@@ -144,7 +145,7 @@ class EpisodeRunner:
         reason = delivered[-1].get("Input")
         self._append(commit, instance, [
             orchestrator_started(now), *(dict(e) for e in delivered),
-            event(EventType.ExecutionCompleted, now, OrchestrationStatus=5, Result=reason,
+            event(EventType.ExecutionCompleted, now, OrchestrationStatus=RuntimeStatus.Terminated.number, Result=reason,
                   FailureDetails=None),
             orchestrator_completed(now)])
         instance.runtime_status = RuntimeStatus.Terminated
@@ -184,7 +185,7 @@ class EpisodeRunner:
                                       resolve=self._resolve, known=self._known)
                 replay = sequencer.run(outcome.state.get("actions") or [], sent)
             except NonDeterminismError as failure:  # DTFx fails with its own message, not the shim's wrapper
-                outcome = _Outcome(None, str(failure), None, deterministic_failure=True)
+                outcome = _Outcome(None, str(failure), None, nondeterminism_failure=True)
             except OrchestrationFailure as failure:
                 outcome = _Outcome(None, str(failure), f"Message: {failure}")
         state = outcome.state or {}
@@ -200,7 +201,7 @@ class EpisodeRunner:
         # DTFx sends every decision of the episode, the last one included, under the current execution id.
         self._schedule(instance, replay.new_work, now, commit)
         if outcome.error is not None and finished:
-            reason = outcome.error if outcome.deterministic_failure else \
+            reason = outcome.error if outcome.nondeterminism_failure else \
                 f"Orchestrator function '{instance.name}' failed: {outcome.error}"
             self._finish(instance, commit, new_events, now, RuntimeStatus.Failed, reason, outcome.details)
         elif state.get("isDone") and finished and replay.continue_as_new:
@@ -258,8 +259,9 @@ class EpisodeRunner:
     # -- endings ---------------------------------------------------------------------------------------
     def _finish(self, instance: Instance, commit: Commit, new_events: list[Event], now: datetime,
                 status: RuntimeStatus, result: str | None, details: str | None) -> None:
-        number = 1 if status == RuntimeStatus.Completed else 3
-        completed = event(EventType.ExecutionCompleted, now, OrchestrationStatus=number, Result=result,
+        if status != RuntimeStatus.Completed:  # failure text is bounded (failure_text)
+            result, details = truncated_or_none(result), truncated_or_none(details)
+        completed = event(EventType.ExecutionCompleted, now, OrchestrationStatus=status.number, Result=result,
                           FailureDetails=None if details is None else {"ErrorMessage": result,
                                                                        "Details": details})
         self._append(commit, instance, [*new_events, completed, orchestrator_completed(now)])
@@ -351,7 +353,7 @@ def host_failure(instance: Instance | None, messages: list[Message], now: dateti
     if instance is not None and not instance.runtime_status.is_terminal:
         failed = copy.copy(instance)
         failed.runtime_status = RuntimeStatus.Failed
-        failed.output = compact(f"The local host could not run this episode: {type(error).__name__}: {error}")
+        failed.output = compact(f"The local host could not run this episode: {exception_message(error)}")
         failed.last_updated_time = failed.completed_time = to_micros(now)
         commit.instances.append(failed)
     return commit

@@ -7,7 +7,8 @@ In the spirit of uvicorn's `Server(config)`: everything the host is made of is a
    `--workers`, else `FUNCTIONS_WORKER_PROCESS_COUNT`, else 1) or, with `workers=0`, `InProcessRunner` (the app
    runs in this process: the debugging mode);
 3. the store (SQLite, one host per file), the clock (system or virtual), the engine (sequencing, timers of
-   orchestrations, dispatch), the Durable HTTP API, the timer triggers and the HTTP server.
+   orchestrations, dispatch), the Durable HTTP API, the timer triggers, the request guard
+   (`durable_local.request_guard`: Host header, cross-site and body size rules) and the HTTP server.
 
 `durable host start` (`durable_local.host.cli`) builds a `HostConfig` from its flags and runs `Host.run()`; the
 test harness (`durable_local.testing.LocalHost`) starts that command in a child process. A program can embed
@@ -26,7 +27,7 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -42,6 +43,7 @@ from durable_local.host.server import HostServer, serve
 from durable_local.host.store import Store
 from durable_local.host.timers import TimerTriggers
 from durable_local.host.workers import WorkerPool, worker_count
+from durable_local.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard, parse_origins
 
 log = logging.getLogger("durable_local.host")
 DEFAULT_PORT = 7071
@@ -61,6 +63,9 @@ class HostConfig:
     clock_start: str | None = None
     testing: bool = False
     workers: int | None = None  # None: FUNCTIONS_WORKER_PROCESS_COUNT, else 1; 0: in-process
+    cors: str | None = None  # origins allowed besides local.settings.json Host.CORS (request_guard)
+    allowed_hosts: list[str] = field(default_factory=list)  # Host header names besides the bound addresses
+    max_request_body_size: int = DEFAULT_MAX_BODY_BYTES
 
 
 class Host:
@@ -102,9 +107,14 @@ class Host:
                 clock.advance_to(parse_time(reached))  # never back in time: the later of --clock-start and the store
             self.engine = Engine(self.store, self.functions, clock)
             self.timers = TimerTriggers(self.engine)
+            bound = [h for h in config.bind.split(",") if h]
+            guard = RequestGuard(bound_addresses=bound, allowed_hosts=config.allowed_hosts,
+                                 allowed_origins=parse_origins(settings.host_settings.get("CORS"))
+                                 + parse_origins(config.cors),
+                                 max_body_bytes=config.max_request_body_size)
             server = HostServer(self.engine, DurableApi(self.engine, self.hub), self.timers, settings.route_prefix,
-                                config.testing)
-            self._runner = await serve(server.application(), [h for h in config.bind.split(",") if h], self.port)
+                                config.testing, guard)
+            self._runner = await serve(server.application(), bound, self.port)
             await self.engine.start()
             self.timers.start()
         except BaseException:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -21,6 +20,7 @@ from typing import Any
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+from durable_local.host.failure_text import exception_message, exception_stack, safe_str, truncated
 from durable_local.host.indexing import FunctionInfo
 
 
@@ -72,8 +72,8 @@ def call_orchestrator(info: FunctionInfo, context_json: str) -> Invocation:
     try:
         return Invocation(result=info.callable(**{info.trigger["name"]: context_json}))
     except Exception as error:  # the SDK raises Exception("...$OutOfProcData$:{state}") from the user's error
-        cause = error.__cause__ or error
-        return Invocation(error=str(error), stack="".join(traceback.format_exception(cause)).strip())
+        cause = error.__cause__ or error  # the text keeps the SDK's state JSON: truncated once parsed
+        return Invocation(error=safe_str(error), stack=exception_stack(cause))
 
 
 def decode_activity_input(text: str | None) -> Any:
@@ -92,10 +92,11 @@ def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
     """TaskFailed Reason and Details exactly as the extension writes them (sdk-protocol.md §3.9).
 
     Reason: "Activity function '{name}' failed:  {Type}: {message}" (two spaces). Details: the one-line
-    Newtonsoft JSON of a System.Exception wrapping the worker's RpcException.
+    Newtonsoft JSON of a System.Exception wrapping the worker's RpcException. Message and stack are bounded
+    (`failure_text`), and building them never raises.
     """
-    message = f"{type(error).__name__}: {error}"
-    stack = "".join(traceback.format_exception(error)).strip()
+    message = exception_message(error)
+    stack = exception_stack(error)
     rpc_message = f"Result: Failure\nException: {message}\nStack: {stack}"
     details = {
         "$type": "System.Exception, System.Private.CoreLib", "ClassName": "System.Exception",
@@ -109,4 +110,4 @@ def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
         "HelpURL": None, "StackTraceString": None, "RemoteStackTraceString": None, "RemoteStackIndex": 0,
         "ExceptionMethod": None, "HResult": -2146233088, "Source": None, "WatsonBuckets": None,
     }
-    return f"Activity function '{name}' failed:  {message}", json.dumps(details)
+    return truncated(f"Activity function '{name}' failed:  {message}"), json.dumps(details)

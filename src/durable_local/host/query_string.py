@@ -1,18 +1,30 @@
 """Query-string parsing as the extension's `HttpApiHandler` does it (http-api.md §1.5).
 
 Keys are case-insensitive. Booleans use `bool.TryParse` (case-insensitive true/false, anything else is the
-default); `top` uses `int.TryParse`; dates use `DateTime.TryParse` (unparsable means "not provided");
+default); `top` uses `int.TryParse` (beyond Int32: "not provided"); dates use `DateTime.TryParse`
+(unparsable means "not provided");
 `runtimeStatus` values are split on commas across every occurrence and parsed case-sensitively, numbers
 allowed, unknown names dropped — so no valid value means no filter.
+
+Numbers are the local host's exception to that leniency: `double.TryParse` accepts `NaN` and `Infinity`, which
+as a timeout or polling interval would stall a wait (a NaN corrupts the event loop's timer heap), so a value
+that parses to a non-finite number raises `QueryError` (400).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 
 from durable_local.host.history import parse_time
-from durable_local.host.records import STATUS_NUMBERS, RuntimeStatus
+from durable_local.host.records import RuntimeStatus
+
+INT32_MAX = 2**31 - 1
+
+
+class QueryError(ValueError):
+    """A query value the host refuses (answered with 400)."""
 
 
 class Query:
@@ -37,16 +49,21 @@ class Query:
     def integer(self, key: str) -> int | None:
         value = (self.get(key) or "").strip()
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             return None
+        return number if -INT32_MAX - 1 <= number <= INT32_MAX else None
 
     def number(self, key: str) -> float | None:
+        """A number, or None when absent or unparsable; a non-finite one (nan, inf, 1e999) raises QueryError."""
         value = (self.get(key) or "").strip()
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return None
+        if not math.isfinite(number):
+            raise QueryError(f"query parameter '{key}' must be a finite number, not '{value}'")
+        return number
 
     def time(self, key: str) -> datetime | None:
         value = self.get(key)
@@ -69,8 +86,8 @@ class Query:
 
 def parse_status(name: str) -> RuntimeStatus | None:
     """`Enum.TryParse<OrchestrationRuntimeStatus>` without ignoreCase: exact names or their numbers."""
-    if name in STATUS_NUMBERS:
-        return STATUS_NUMBERS[name]
+    if name.isascii() and name.isdigit():
+        return RuntimeStatus.from_number(name)
     try:
         return RuntimeStatus(name)
     except ValueError:

@@ -6,8 +6,15 @@ Paths, in order:
 - `/admin/functions/{name}` (POST, body `{"input": "..."}`): run a timer or activity function now, as the
   real host's admin API does (202).
 - `/admin/host/status`; with `--testing`: `/admin/host/clock/advance`, `/admin/host/idle`, `/admin/host/seed`;
-  `/admin/host/taskhubs/{hub}` (GET describes, DELETE deletes that hub's data: `durable delete-task-hub`).
+  `/admin/host/taskhubs/{hub}` (GET describes; DELETE deletes that hub's data, `durable delete-task-hub`, and
+  only with `--testing`: without it a 403 says so);
+  `/admin/host/instances` and `/admin/host/counts` (`insights_api`: listing by name, counts, histograms);
+  `/admin/host/instances/{id}/history` (GET: raw history, `raw_history`; `durable replay` and `--export`);
+  `/admin/host/purge-instances` (POST: purge listed instances that are terminal, `instance_purge`).
 - `/{routePrefix}/{route}`: HTTP triggers, route templates matched with ASP.NET precedence.
+
+Every request first passes the `RequestGuard` (durable_local.request_guard): Host header, cross-site and body
+size rules.
 
 Authorization levels are not enforced, as under `func start`. Function results follow the worker's rules:
 an `HttpResponse` or a `str` (200); anything else, or an exception, is a 500.
@@ -15,26 +22,33 @@ an `HttpResponse` or a `str` (200); anything else, or an exception, is a 500.
 
 from __future__ import annotations
 
+import asyncio
 import errno
-import json
 import logging
+import math
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 from multidict import CIMultiDict
 
+from durable_local.host import insights_api, instance_purge
 from durable_local.host.calls import HttpCall
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
+from durable_local.host.json_input import JsonInputError, parse_json_body
+from durable_local.host.raw_history import is_raw_history_path, raw_history_response
 from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
 from durable_local.host.timers import TimerTriggers
+from durable_local.request_guard import RequestGuard
+from durable_local.vocabulary import DURABLE_API, LEGACY_DURABLE_API
 
 log = logging.getLogger(__name__)
 
-API_PREFIXES = ("/runtime/webhooks/durabletask", "/admin/extensions/durabletaskextension")
+API_PREFIXES = (DURABLE_API.lower(), LEGACY_DURABLE_API.lower())  # matched case-insensitively
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 
@@ -46,7 +60,8 @@ class HostServer:
     """Routes requests; see the module docstring."""
 
     def __init__(self, engine: Engine, api: DurableApi, timers: TimerTriggers, route_prefix: str,
-                 testing: bool) -> None:
+                 testing: bool, guard: RequestGuard | None = None) -> None:
+        self.guard = guard or RequestGuard()
         self.engine = engine
         self.api = api
         self.timers = timers
@@ -57,7 +72,7 @@ class HostServer:
             self.routes.add(str(info.trigger.get("route") or info.name), info)
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=1024**3)
+        app = web.Application(client_max_size=self.guard.max_body_bytes, middlewares=[self.guard.middleware()])
         app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
@@ -95,7 +110,10 @@ class HostServer:
         call = HttpCall(method=request.method, url=str(request.url), headers=_joined(request.headers),
                         params=_joined(request.query), route_params=route_values, body=await request.read())
         try:
-            reply = await self.engine.functions.http(info.name, call)
+            reply = await until_disconnected(request, self.engine.functions.http(info.name, call))
+        except ClientGone:
+            log.info("Executed 'Functions.%s' (Cancelled: the client disconnected)", info.name)
+            return web.Response(status=499)
         except Exception as error:  # the worker running it died
             log.error("Executed 'Functions.%s' (Failed): %s", info.name, error)
             return web.Response(status=500)
@@ -150,10 +168,18 @@ class HostServer:
             if request.method == "GET":
                 return web.json_response({"taskHub": hub, **engine.store.hub_summary(hub)})
             if request.method == "DELETE":
+                if not self.testing:
+                    return _json_error(403, "deleting a task hub needs a host started with --testing")
                 counts = self.api.delete_task_hub(hub)
                 log.warning("deleted task hub %s: %s", hub, counts)
                 return web.json_response({"taskHub": hub, "deleted": counts})
             return web.Response(status=405)
+        if is_raw_history_path(path):
+            return raw_history_response(engine.store, self.api.hub, request, original)
+        if (reply := await insights_api.handle(self.api, request, original)) is not None:
+            return reply
+        if path == instance_purge.PATH:
+            return await instance_purge.purge_instances(request, engine.store, self.api.hub)
         if not self.testing:
             return web.Response(status=404)
         body = await self._body(request)
@@ -162,19 +188,19 @@ class HostServer:
         if path == "clock/advance" and request.method == "POST":
             if not engine.clock.virtual:
                 return _json_error(409, "the host runs on the system clock; start it with --clock virtual")
+            seconds, idle_timeout = _seconds(body, "seconds", 0), _seconds(body, "idleTimeout", 60)
+            if isinstance(seconds, web.Response) or isinstance(idle_timeout, web.Response):
+                return seconds if isinstance(seconds, web.Response) else idle_timeout  # type: ignore[return-value]
             try:
-                seconds = float(body.get("seconds", 0))
-            except (TypeError, ValueError):
-                return _json_error(400, "'seconds' must be a number")
-            if seconds < 0:
-                return _json_error(400, "'seconds' must not be negative")
-            try:
-                now = await engine.advance(seconds, float(body.get("idleTimeout", 60)))
+                now = await engine.advance(seconds, idle_timeout)
             except TimeoutError as error:
                 return _json_error(504, str(error))
             return web.json_response({"now": now.isoformat()})
         if path == "idle" and request.method == "POST":
-            idle = await engine.wait_idle(float(body.get("timeout", 30)))
+            timeout = _seconds(body, "timeout", 30)
+            if isinstance(timeout, web.Response):
+                return timeout
+            idle = await engine.wait_idle(timeout)
             return web.json_response({"idle": idle}, status=200 if idle else 504)
         if path == "seed" and request.method == "POST":
             items = body.get("instances")
@@ -194,9 +220,9 @@ class HostServer:
         if not raw:
             return {}
         try:
-            body = json.loads(raw)
-        except ValueError:
-            return _json_error(400, "the body is not valid JSON")
+            body = parse_json_body(raw)
+        except JsonInputError as error:
+            return _json_error(400, str(error))
         return body if isinstance(body, dict) else _json_error(400, "the body must be a JSON object")
 
 
@@ -220,6 +246,35 @@ async def serve(app: web.Application, hosts: list[str], port: int) -> web.AppRun
         await runner.cleanup()
         raise OSError(f"could not listen on port {port} on any of {', '.join(hosts)}")
     return runner
+
+
+def _seconds(body: dict[str, Any], key: str, default: float) -> float | web.Response:
+    """A finite, non-negative number of seconds from a testing endpoint's body, or the 400 refusing it."""
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return _json_error(400, f"'{key}' must be a finite, non-negative number of seconds, not {value!r}")
+    return float(value)
+
+
+class ClientGone(Exception):
+    """The HTTP client disconnected before the function answered."""
+
+
+async def until_disconnected(request: web.Request, work: Awaitable[Any], poll: float = 0.25) -> Any:
+    """Await `work`, cancelling it when the client disconnects (a start-and-wait stops polling then).
+
+    An async function is cancelled in its worker process too; a sync function in a worker thread cannot be
+    stopped: its result is dropped."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=poll)
+        if done:
+            return task.result()
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise ClientGone()
 
 
 def _joined(values: Any) -> dict[str, str]:

@@ -12,27 +12,37 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 from durable_local.host.history import Event, EventType, from_micros, status_time
-from durable_local.host.records import Instance
+from durable_local.host.records import Instance, RuntimeStatus
 
 _TRAILING_ZEROS = re.compile(r"\.(?P<digits>\d*?)0*Z$")
-_STATUS_NAMES = {0: "Running", 1: "Completed", 2: "ContinuedAsNew", 3: "Failed", 4: "Canceled", 5: "Terminated",
-                 6: "Pending", 7: "Suspended"}
 
 
 def parse_to_token(text: str | None) -> Any:
-    """EXT `DurableClient.ParseToJToken`: JSON if it parses, else the text as a string; whitespace → ""."""
+    """EXT `DurableClient.ParseToJToken`: JSON if it parses, else the text as a string; whitespace → "".
+
+    NaN and infinities (Newtonsoft reads them, so a stored input may hold them) come back as Newtonsoft writes
+    them by default (`FloatFormatHandling.String`): "NaN", "Infinity", "-Infinity", so responses stay JSON.
+    Text nested too deeply for the parser is returned as a string."""
     if text is None:
         return None
     if not text.strip():
         return ""
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(text, parse_constant=str, parse_float=_newtonsoft_float)
+    except (ValueError, RecursionError):
         return text
+
+
+def _newtonsoft_float(text: str) -> float | str:
+    number = float(text)
+    if math.isfinite(number):
+        return number
+    return "Infinity" if number > 0 else "-Infinity"
 
 
 def newtonsoft_time(text: str | None) -> str | None:
@@ -101,7 +111,8 @@ def history_payload(events: list[Event], *, show_input: bool, show_output: bool)
                 else:
                     row.pop("Result")
         elif kind == EventType.ExecutionCompleted:
-            row["OrchestrationStatus"] = _STATUS_NAMES.get(row.get("OrchestrationStatus"), "Unknown")
+            status = RuntimeStatus.from_number(row.get("OrchestrationStatus", -1))
+            row["OrchestrationStatus"] = status.value if status is not None else "Unknown"
             if show_output:
                 row["Result"] = parse_to_token(row.get("Result"))
             else:

@@ -13,9 +13,10 @@ Rules that make a killed host lose nothing that was committed:
   after a few attempts instead of being retried forever (see `durable_local.host.engine`). The counter lives in
   the existing column rather than a new one so that this store needs no schema change.
 - One host process owns a store file at a time (an exclusive lock on `<store>.lock`).
+- The schema is versioned (`PRAGMA user_version`); opening a store migrates it in place (`schema.py`).
 
 Instances are keyed by (task hub, instance id); listing uses keyset paging on (created time, instance id)
-over indexes, never a scan of every instance.
+over index ranges (see `query`), never a scan of every instance.
 """
 
 from __future__ import annotations
@@ -32,78 +33,17 @@ from typing import IO, Any
 
 from durable_local.host.history import Event
 from durable_local.host.records import Commit, Instance, Message, RuntimeStatus, WorkItem
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS instances (
-    hub TEXT NOT NULL,
-    instance_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    execution_id TEXT NOT NULL,
-    runtime_status TEXT NOT NULL,
-    created_time INTEGER NOT NULL,
-    last_updated_time INTEGER NOT NULL,
-    completed_time INTEGER,
-    input TEXT,
-    output TEXT,
-    custom_status TEXT,
-    parent_instance_id TEXT,
-    parent_execution_id TEXT,
-    parent_sequence_id INTEGER,
-    history_length INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (hub, instance_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS instances_by_created ON instances (hub, created_time, instance_id);
-CREATE INDEX IF NOT EXISTS instances_by_status ON instances (hub, runtime_status, created_time, instance_id);
-CREATE TABLE IF NOT EXISTS history (
-    hub TEXT NOT NULL,
-    instance_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    PRIMARY KEY (hub, instance_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    hub TEXT NOT NULL,
-    instance_id TEXT NOT NULL,
-    execution_id TEXT,
-    visible_at INTEGER NOT NULL,
-    event_type INTEGER NOT NULL,
-    event TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_by_time ON messages (hub, visible_at);
-CREATE INDEX IF NOT EXISTS messages_by_instance ON messages (hub, instance_id, id);
-CREATE TABLE IF NOT EXISTS work_items (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    hub TEXT NOT NULL,
-    instance_id TEXT NOT NULL,
-    execution_id TEXT NOT NULL,
-    sequence_id INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    input TEXT,
-    lease_owner TEXT,
-    lease_expires INTEGER
-);
-CREATE INDEX IF NOT EXISTS work_items_by_instance ON work_items (hub, instance_id);
-CREATE TABLE IF NOT EXISTS host_state (
-    hub TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (hub, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS timer_triggers (
-    hub TEXT NOT NULL,
-    function_name TEXT NOT NULL,
-    last INTEGER,
-    next INTEGER,
-    last_updated INTEGER,
-    PRIMARY KEY (hub, function_name)
-) WITHOUT ROWID;
-"""
+from durable_local.host.schema import migrate
 
 INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_time, last_updated_time, "
                     "completed_time, input, output, custom_status, parent_instance_id, parent_execution_id, "
                     "parent_sequence_id, history_length")
-CONTROL_EVENTS = (3, 19, 20)  # ExecutionTerminated, ExecutionSuspended, ExecutionResumed
+CHECKPOINT_PAGES = 1_000  # SQLite's default automatic checkpoint threshold
+BULK_CHECKPOINT_PAGES = 16_384  # 64 MiB of 4 KiB pages, during bulk writes
+WAL_SIZE_LIMIT = 64 * 2**20
+PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
+PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
+PREFIX_RANGE_LIMIT = 5_000  # a prefix matching at most this many instances is read from its own index range
 
 
 class StoreLockedError(RuntimeError):
@@ -121,9 +61,10 @@ class InstanceQuery:
     entities: bool = False  # entities (`@name@key`) or orchestration instances, never both
     updated_from: int | None = None  # last update (an entity's last operation) from / to
     updated_to: int | None = None
+    name: str | None = None  # an orchestrator name (a local-host extension: the Durable HTTP API has none)
 
 
-def lease_owner(owner: str, attempt: int) -> str:
+def _lease(owner: str, attempt: int) -> str:
     """The lease owner column's value: the leasing host and the attempt (see the module docstring)."""
     return f"{owner}:{attempt}"
 
@@ -158,13 +99,21 @@ class Store:
         self.hub = hub
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file: IO[str] | None = None
+        self.prefix_range_limit = PREFIX_RANGE_LIMIT
+        self._bulk_depth = 0
         self._take_process_lock()
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.execute("PRAGMA cache_size=-16384")  # 16 MiB of page cache
-        self.db.executescript(SCHEMA)
+        self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # a reset WAL shrinks back to this
+        self.db.execute("PRAGMA recursive_triggers=ON")  # INSERT OR REPLACE fires the count triggers' DELETE
+        try:
+            self.migrations_applied = migrate(self.db)
+        except BaseException:
+            self.close()
+            raise
 
     def _take_process_lock(self) -> None:
         lock_file = open(str(self.path) + ".lock", "a+")  # noqa: SIM115 - held for the process lifetime
@@ -190,6 +139,27 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def bulk_writes(self) -> Iterator[None]:
+        """Around many large transactions in a row (a purge by filter).
+
+        SQLite checkpoints the WAL into the database when a commit leaves it over 1,000 pages (4 MiB): during
+        a purge that is after almost every batch, and about a third of the purge's time. Here the threshold is
+        `BULK_CHECKPOINT_PAGES` (64 MiB), so each page rewritten by several batches is copied once; at the end
+        the WAL is checkpointed and truncated, so it does not stay large. Durability is unchanged: every
+        batch still commits to the WAL, which survives `kill -9`.
+        """
+        self._bulk_depth += 1
+        if self._bulk_depth == 1:
+            self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
+        try:
+            yield
+        finally:
+            self._bulk_depth -= 1
+            if self._bulk_depth == 0:
+                self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- instances -------------------------------------------------------------------------------------
     def get_instance(self, instance_id: str, hub: str | None = None) -> Instance | None:
@@ -238,16 +208,16 @@ class Store:
             items = [WorkItem(row[1], row[2], row[3], row[4], row[5], row[0], lease_attempt(row[6]) + 1)
                      for row in rows]
             db.executemany("UPDATE work_items SET lease_owner=?, lease_expires=? WHERE id=?",
-                           [(lease_owner(owner, item.attempt), expires, item.id) for item in items])
+                           [(_lease(owner, item.attempt), expires, item.id) for item in items])
         return items
 
     def record_attempt(self, item: WorkItem, owner: str) -> None:
         """Remember the item's attempt (after a crash of the process running it, or to undo one at a stop)."""
         with self.transaction() as db:
-            db.execute("UPDATE work_items SET lease_owner=? WHERE id=?", (lease_owner(owner, item.attempt), item.id))
+            db.execute("UPDATE work_items SET lease_owner=? WHERE id=?", (_lease(owner, item.attempt), item.id))
 
     # -- the one write path ----------------------------------------------------------------------------
-    def apply(self, commit: Commit, owner: str | None = None) -> list[WorkItem]:
+    def apply(self, commit: Commit, lease_owner: str | None = None) -> list[WorkItem]:
         """Write a commit in one transaction; returns the new work items with their ids, leased."""
         hub = self.hub
         placeholders = ",".join("?" * 15)
@@ -289,7 +259,7 @@ class Store:
                     "INSERT INTO work_items (hub, instance_id, execution_id, sequence_id, name, input, "
                     "lease_owner) VALUES (?,?,?,?,?,?,?)",
                     (hub, item.instance_id, item.execution_id, item.sequence_id, item.name, item.input,
-                     lease_owner(owner, item.attempt) if owner else None))
+                     _lease(lease_owner, item.attempt) if lease_owner else None))
                 item.id = cursor.lastrowid
         return commit.work_items
 
@@ -298,34 +268,82 @@ class Store:
               hub: str | None = None) -> tuple[list[Instance], tuple[int, str] | None]:
         """One page ordered by (created time, instance id) and the key to continue after, if more exist.
 
-        Each runtime status is read from its own index range and the pages are merged, so a filtered
-        page costs about `top` index reads per status whatever the size of the task hub.
+        The cost of a page stays about `top` index reads whatever the size of the task hub:
+        - an instance id prefix that matches at most `prefix_range_limit` instances is read from its own
+          range of the primary key (every other filter applied there) and sorted: a narrow prefix never
+          walks the hub in created order;
+        - otherwise each runtime status is read from its own range of `instances_by_status` (or
+          `instances_by_name` when an orchestrator name is given, or `instances_by_created` without a status)
+          in created order and the ranges are merged; a broad prefix is then a filter on that walk, matched
+          by at least one in `prefix_range_limit` / (instances in the hub) entries.
+        Keys are found in the index alone and only the page's rows are read.
         """
         hub = hub or self.hub
-        statuses = query.statuses or (None,)
-        found: list[Instance] = []
-        for status in statuses:
-            found.extend(self._query_one(hub, query, status, top + 1, after))
-        found.sort(key=lambda i: (i.created_time, i.instance_id))
-        page = found[:top]
-        more = len(found) > top
+        if query.prefix and self._prefix_is_narrow(hub, query.prefix):
+            where, args = self._where(hub, query, query.statuses, after)
+            keys = self._keys(PRIMARY_KEY, where, args, top + 1)
+        else:
+            keys = []
+            for status in self._status_ranges(query):
+                where, args = self._where(hub, query, (status,) if status else (), after)
+                keys += self._keys(self._walk_index(query, status), where, args, top + 1)
+            keys.sort()
+        more = len(keys) > top
+        page = self._instances(hub, [instance_id for _, instance_id in keys[:top]])
         return page, ((page[-1].created_time, page[-1].instance_id) if more and page else None)
 
-    def _query_one(self, hub: str, query: InstanceQuery, status: RuntimeStatus | None, limit: int,
-                   after: tuple[int, str] | None) -> list[Instance]:
-        where, args, index = self._where(hub, query, status, after)
-        sql = (f"SELECT {INSTANCE_COLUMNS} FROM instances INDEXED BY {index} WHERE {where} "
+    def _keys(self, index: str, where: str, args: list[Any], limit: int) -> list[tuple[int, str]]:
+        """The first keys in (created time, instance id) order, found in `index` alone.
+
+        The index holds every filtered column, so a walk past many non-matching entries reads no row
+        (SQLite would otherwise read each entry's row before testing a filter the index could answer).
+        """
+        sql = (f"SELECT created_time, instance_id FROM instances {index} WHERE {where} "
                "ORDER BY created_time, instance_id LIMIT ?")
-        return [_instance(row) for row in self.db.execute(sql, (*args, limit))]
+        return [(row[0], row[1]) for row in self.db.execute(sql, (*args, limit))]
+
+    def _instances(self, hub: str, instance_ids: list[str]) -> list[Instance]:
+        """The rows of these instances, in the order given."""
+        if not instance_ids:
+            return []
+        rows = self.db.execute(f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub = ? AND instance_id IN "
+                               f"({','.join('?' * len(instance_ids))})", (hub, *instance_ids))
+        found = {row[0]: _instance(row) for row in rows}
+        return [found[instance_id] for instance_id in instance_ids if instance_id in found]
 
     @staticmethod
-    def _where(hub: str, query: InstanceQuery, status: RuntimeStatus | None,
-               after: tuple[int, str] | None) -> tuple[str, list[Any], str]:
+    def _status_ranges(query: InstanceQuery) -> tuple[RuntimeStatus | None, ...]:
+        if query.statuses:
+            return query.statuses
+        return tuple(RuntimeStatus) if query.name is not None else (None,)
+
+    def _prefix_is_narrow(self, hub: str, prefix: str) -> bool:
+        row = self.db.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM instances {PRIMARY_KEY} "
+            "WHERE hub = ? AND instance_id >= ? AND instance_id < ? LIMIT ?)",
+            (hub, prefix, prefix + PREFIX_END, self.prefix_range_limit + 1)).fetchone()
+        return int(row[0]) <= self.prefix_range_limit
+
+    @staticmethod
+    def _walk_index(query: InstanceQuery, status: RuntimeStatus | None) -> str:
+        if status is None:
+            return "INDEXED BY instances_by_created"
+        return "INDEXED BY " + ("instances_by_name" if query.name is not None else "instances_by_status")
+
+    @staticmethod
+    def _where(hub: str, query: InstanceQuery, statuses: Sequence[RuntimeStatus],
+               after: tuple[int, str] | None) -> tuple[str, list[Any]]:
         where = ["hub = ?"]
         args: list[Any] = [hub]
-        if status is not None:
+        if query.name is not None:
+            where.append("name = ?")
+            args.append(query.name)
+        if len(statuses) == 1:
             where.append("runtime_status = ?")
-            args.append(status.value)
+            args.append(statuses[0].value)
+        elif statuses:
+            where.append(f"runtime_status IN ({','.join('?' * len(statuses))})")
+            args += [status.value for status in statuses]
         if query.created_from is not None:
             where.append("created_time >= ?")
             args.append(query.created_from)
@@ -340,13 +358,12 @@ class Store:
             args.append(query.updated_to)
         if query.prefix:
             where.append("instance_id >= ? AND instance_id < ?")
-            args += [query.prefix, query.prefix + "\U0010ffff"]
+            args += [query.prefix, query.prefix + PREFIX_END]
         where.append("substr(instance_id, 1, 1) = '@'" if query.entities else "substr(instance_id, 1, 1) != '@'")
         if after is not None:
             where.append("(created_time, instance_id) > (?, ?)")  # a row value: SQLite seeks the index on it
             args += [after[0], after[1]]
-        index = "instances_by_status" if status is not None else "instances_by_created"
-        return " AND ".join(where), args, index
+        return " AND ".join(where), args
 
     # -- purge -----------------------------------------------------------------------------------------
     def purge(self, instance_ids: Iterable[str], hub: str | None = None) -> int:
@@ -359,20 +376,50 @@ class Store:
         hub = hub or self.hub
         with self.transaction() as db:
             ids: list[str] = []
-            for status in query.statuses or (None,):
-                where, args, index = self._where(hub, query, status, None)
-                ids += [row[0] for row in db.execute(
-                    f"SELECT instance_id FROM instances INDEXED BY {index} WHERE {where} LIMIT ?", (*args, limit))]
+            if query.prefix and self._prefix_is_narrow(hub, query.prefix):
+                where, args = self._where(hub, query, query.statuses, None)
+                ids = [row[0] for row in db.execute(
+                    f"SELECT instance_id FROM instances {PRIMARY_KEY} WHERE {where} LIMIT ?", (*args, limit))]
+            else:
+                for status in self._status_ranges(query):
+                    where, args = self._where(hub, query, (status,) if status else (), None)
+                    ids += [row[0] for row in db.execute(
+                        f"SELECT instance_id FROM instances {self._walk_index(query, status)} WHERE {where} LIMIT ?",
+                        (*args, limit - len(ids)))]
+                    if len(ids) >= limit:
+                        break
+            ids.sort()  # deletes in key order touch each page of instances and history once
             return self._delete(db, hub, ids[:limit])
+
+    def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
+                     hub: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:
+        """Purge those of `instance_ids` whose runtime status is in `statuses`, in one transaction.
+
+        Returns the purged IDs, the others that exist with their status, and the IDs that do not exist; the
+        statuses are read inside the transaction, so nothing that changed status meanwhile is purged.
+        """
+        hub = hub or self.hub
+        found: dict[str, str] = {}
+        with self.transaction() as db:
+            for start in range(0, len(instance_ids), 500):
+                chunk = instance_ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(db.execute(
+                    f"SELECT instance_id, runtime_status FROM instances WHERE hub=? AND instance_id IN ({marks})",
+                    (hub, *chunk)).fetchall())
+            purged = [i for i in dict.fromkeys(instance_ids) if found.get(i) in statuses]
+            self._delete(db, hub, purged)
+        kept = {i: status for i, status in found.items() if status not in statuses}
+        missing = [i for i in dict.fromkeys(instance_ids) if i not in found]
+        return purged, kept, missing
 
     @staticmethod
     def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str], keep_messages: bool = False) -> int:
         keys = [(hub, instance_id) for instance_id in instance_ids]
         if not keys:
             return 0
-        before = db.total_changes
-        db.executemany("DELETE FROM instances WHERE hub=? AND instance_id=?", keys)
-        deleted = db.total_changes - before
+        # rowcount, not total_changes: the count summary's triggers change rows too
+        deleted = db.executemany("DELETE FROM instances WHERE hub=? AND instance_id=?", keys).rowcount
         db.executemany("DELETE FROM history WHERE hub=? AND instance_id=?", keys)
         if not keep_messages:
             db.executemany("DELETE FROM messages WHERE hub=? AND instance_id=?", keys)

@@ -8,7 +8,8 @@ requests until the host closes the socket (frames: `durable_local.host.framing`)
 - `o`: a batch of orchestrator replays (context JSON in, the SDK's state JSON or exception out), run inline;
 - `e`: one entity batch, run inline;
 - `a`: one activity; `h`: one HTTP trigger; `t`: one timer trigger: each its own task (sync functions in the
-  thread pool), so a slow activity never holds the others back.
+  thread pool), so a slow activity never holds the others back;
+- `c`: the host gave up waiting for call N (its HTTP client disconnected): cancel it if it is async.
 
 The worker ignores Ctrl+C (the host stops it by closing the socket) and exits as soon as the host is gone.
 """
@@ -46,7 +47,7 @@ class WorkerServer:
         self.calls = calls
         self.reader = reader
         self.out = framing.FrameWriter(writer)
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: dict[int, asyncio.Task[None]] = {}
 
     async def serve(self) -> None:
         self.out.send({"t": "ready", "pid": os.getpid(), "functions": describe_index(self.calls.index)})
@@ -57,10 +58,14 @@ class WorkerServer:
                 self._orchestrate(header, parts)
             elif kind == "e":
                 self._entity(header, parts)
+            elif kind == "c":  # the host no longer waits for this call (its HTTP client disconnected)
+                if (running := self.tasks.get(header["c"])) is not None:
+                    running.cancel()
             else:
+                request_id = header["id"]
                 task = asyncio.create_task(self._run(kind, header, parts))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self.tasks[request_id] = task
+                task.add_done_callback(lambda _, key=request_id: self.tasks.pop(key, None))
 
     def _orchestrate(self, header: dict[str, Any], parts: list[bytes]) -> None:
         results: list[dict[str, str]] = []

@@ -262,7 +262,12 @@ class WorkerPool:
         target.calls[call_id] = _Call(future, description)
         header["id"] = call_id
         target.out.send(header, parts)
-        reply = await future
+        try:
+            reply = await future
+        except asyncio.CancelledError:  # e.g. the HTTP client went away: cancel it in the worker too
+            if target.calls.pop(call_id, None) is not None and target in self._alive:
+                target.out.send({"t": "c", "c": call_id})
+            raise
         if "x" in reply[0]:
             raise RuntimeError(f"the worker failed: {reply[0]['x']}")
         return reply

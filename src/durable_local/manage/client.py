@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from durable_local.manage.errors import ApiError, CliError
+from durable_local.vocabulary import DURABLE_API
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_PREFIX = "/runtime/webhooks/durabletask"
 CONTINUATION_HEADER = "x-ms-continuation-token"
 DEFAULT_BASE_URL = "http://localhost:7071"
 NO_BODY = object()
@@ -159,12 +159,15 @@ class DurableClient:
         return response
 
     def durable(self, method: str, path: str, **kwargs: Any) -> Response:
-        return self.request(method, WEBHOOK_PREFIX + path, **kwargs)
+        return self.request(method, DURABLE_API + path, **kwargs)
 
     @staticmethod
     def expect(response: Response, *codes: int) -> Response:
-        """`response` if its status is one of `codes`, else an `ApiError` (with a hint for 401/403)."""
-        if response.status in codes:
+        """`response` if its status is one of `codes`, else an `ApiError` (with a hint for 401/403).
+
+        A 5xx passes only when it carries an instance status (a Failed instance asked for with
+        `returnInternalServerErrorOnFailure`): any other server error ends the command with a non-zero exit."""
+        if response.status in codes and (response.status < 500 or _is_status_object(response)):
             return response
         detail = response.detail()
         if response.status in (401, 403) and not detail:
@@ -244,6 +247,32 @@ class DurableClient:
         return response.status == 200
 
     # -- local host administration ---------------------------------------------------------------------
+    def raw_history(self, instance_id: str) -> Response:
+        """`GET {base_url}/admin/host/instances/{id}/history?taskHub=`: the local host's raw-history record."""
+        query = {"taskHub": self.task_hub} if self.task_hub else None
+        path = "/admin/host" + self.instance_path(instance_id, "history")
+        return self.request("GET", path, query=query, hub_params=False)
+
     def task_hub_admin(self, method: str, hub: str) -> Response:
         """`GET|DELETE {base_url}/admin/host/taskhubs/{hub}`, served by the local host (`durable host`)."""
         return self.request(method, "/admin/host/taskhubs/" + urllib.parse.quote(hub, safe=""), hub_params=False)
+
+    def local_host_task_hub(self) -> str | None:
+        """The task hub the local host at `base_url` runs (`GET /admin/host/status` answers `taskHub`), or None
+        when the app is not the local host (`func start` and Azure answer that path without `taskHub`)."""
+        response = self.request("GET", "/admin/host/status", hub_params=False)
+        if response.status != 200:
+            return None
+        try:
+            status = response.json()
+        except CliError:
+            return None
+        hub = status.get("taskHub") if isinstance(status, dict) else None
+        return hub if isinstance(hub, str) and hub else None
+
+def _is_status_object(response: Response) -> bool:
+    try:
+        data = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and "runtimeStatus" in data and "instanceId" in data

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from durable_local.manage import environments
 from durable_local.manage.client import DEFAULT_BASE_URL, DurableClient, InstanceQuery, Response
 from durable_local.manage.errors import CliError, UsageError
 from durable_local.manage.output import Output, Progress
@@ -28,15 +30,55 @@ class Context:
     client: DurableClient
     out: Output
     task_hub: str | None
+    task_hub_source: str = "host.json"
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Context:
+        """Flags first, then the chosen environment (`--env`, `$DURABLE_ENV`), then `$DURABLE_BASE_URL` and
+        `$DURABLE_SYSTEM_KEY`, then the app folder's host.json and the defaults."""
         settings = AppSettings(Path(args.app_dir))
-        task_hub = settings.task_hub(args.task_hub_name)
-        base_url = check_base_url(args.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
-        code = args.code or os.environ.get(SYSTEM_KEY_ENV) or None
+        environment = environments.selected(getattr(args, "env", None))
+        if args.task_hub_name:
+            task_hub, source = args.task_hub_name, "--task-hub-name"
+        elif environment and environment.task_hub:
+            task_hub, source = environment.task_hub, f"environment '{environment.name}'"
+        else:
+            task_hub, source = settings.task_hub(None), str(settings.app_dir / "host.json")
+        base_url = check_base_url(
+            args.base_url
+            or (environment.base_url if environment else None)
+            or os.environ.get(BASE_URL_ENV)
+            or DEFAULT_BASE_URL
+        )
+        code = args.code or (environment.key() if environment else None) or os.environ.get(SYSTEM_KEY_ENV) or None
         client = DurableClient(base_url, code=code, task_hub=task_hub, connection=args.connection_string_setting)
-        return cls(args, settings, client, Output(args.output), task_hub)
+        return cls(args, settings, client, Output(args.output), task_hub, source)
+
+    def check_served_task_hub(self) -> None:
+        """Refuse to work on a task hub the local host does not run, instead of answering "No instances found".
+
+        Only the local host says which hub it runs; on Azure and under `func start`, `taskHub=` legitimately
+        reads other hubs of the storage account, so nothing is checked there. A hub the host does not run but
+        whose data is in its store (an earlier `--task-hub`) can still be read, with a note on stderr.
+        """
+        if not self.task_hub:
+            return
+        served = self.client.local_host_task_hub()
+        if served is None or served == self.task_hub:
+            return
+        stored = self.client.task_hub_admin("GET", self.task_hub)
+        summary = stored.json() if stored.status == 200 else None
+        if isinstance(summary, dict) and summary.get("instances"):
+            sys.stderr.write(
+                f"note: the local host at {self.client.base_url} runs task hub '{served}'; showing the stored "
+                f"data of task hub '{self.task_hub}' (from {self.task_hub_source})\n"
+            )
+            return
+        raise CliError(
+            f"the local host at {self.client.base_url} runs task hub '{served}', not '{self.task_hub}' (from "
+            f"{self.task_hub_source}); start it with `durable host start --task-hub {self.task_hub}`, or pass "
+            f"--task-hub-name {served}"
+        )
 
     def in_hub(self) -> str:
         return f" in task hub '{self.task_hub}'" if self.task_hub else ""
@@ -52,7 +94,7 @@ class Context:
         if response.status == 404:
             raise self.not_found(instance_id)
         status = self.client.expect(response, 200, 202, 500).json()
-        if not isinstance(status, dict):
+        if not isinstance(status, dict) or "runtimeStatus" not in status:
             raise CliError(f"GET {response.url} did not return a status object")
         return status
 

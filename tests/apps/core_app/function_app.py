@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,11 @@ def bump(name: str) -> int:
     COUNTERS.mkdir(parents=True, exist_ok=True)
     path = COUNTERS / name
     count = int(path.read_text()) + 1 if path.exists() else 1
-    path.write_text(str(count))
+    # Atomically (a temporary file, then `os.replace`): a process killed mid-write (the kill -9 test) must
+    # leave the old count or the new one, never an empty file.
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(str(count))
+    os.replace(temporary, path)
     return count
 
 
