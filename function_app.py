@@ -6,7 +6,7 @@ Composition only; the functions live in `blueprints/`, one module per concern.
 import azure.durable_functions as df
 import azure.functions as func
 
-from blueprints import control, housekeeping, orchestrations, payloads, queries, starters
+from blueprints import bulk, control, housekeeping, orchestrations, payloads, queries, retention, starters
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -16,3 +16,5 @@ app.register_functions(control.bp)
 app.register_functions(housekeeping.bp)
 app.register_functions(payloads.bp)
 app.register_functions(orchestrations.bp)
+app.register_functions(bulk.bp)
+app.register_functions(retention.bp)

@@ -117,3 +117,9 @@ async def send_event(client: df.DurableOrchestrationClient, instance_id: str, ev
             logger.warning("raising %s to %s: HTTP %s %s", event_name, instance_id, reply.status,
                            (await reply.text())[:200])
         return reply.status
+
+
+def task_hub(client: df.DurableOrchestrationClient) -> str:
+    """The task hub of the binding, from its management URLs (the SDK declares `task_hub_name` but never sets it)."""
+    _, common = instances_url(client)
+    return dict(common).get("taskHub", "")

@@ -8,7 +8,6 @@ from blueprints._http import RequestError
 from blueprints._status import terminal_status_names
 
 MAX_RETENTION_DAYS = 100_000  # about 270 years: older cut-offs fall before Azure Table's first date (1601)
-MAX_TIME_BUDGET_SECONDS = 86_400
 
 
 class SettingError(RequestError):
@@ -41,12 +40,12 @@ def number_setting(name: str, default: float, maximum: float = math.inf) -> floa
 
 @dataclass(frozen=True)
 class PurgeSettings:
-    """How the daily purge works: what it deletes and how long it may run."""
+    """How the daily retention purge works: what it deletes, in windows of how many hours."""
 
     retention_days: float
     runtime_statuses: tuple[str, ...]
     window_hours: float
-    time_budget_seconds: float
+    progress_seconds: float
 
     @classmethod
     def from_environment(cls) -> "PurgeSettings":
@@ -62,5 +61,27 @@ class PurgeSettings:
             retention_days=number_setting("RETENTION_DAYS", 30, MAX_RETENTION_DAYS),
             runtime_statuses=names or ("Completed",),
             window_hours=window_hours,
-            time_budget_seconds=number_setting("PURGE_TIME_BUDGET_SECONDS", 240, MAX_TIME_BUDGET_SECONDS),
+            progress_seconds=number_setting("PURGE_PROGRESS_SECONDS", 5, 600),
         )
+
+
+@dataclass(frozen=True)
+class BulkSettings:
+    """How bulk operations run: instances acted on at once, and instances per page (one continue-as-new each)."""
+
+    concurrency: int
+    page_size: int
+
+    @classmethod
+    def from_environment(cls) -> "BulkSettings":
+        concurrency = int(number_setting("BULK_CONCURRENCY", 16))
+        page_size = int(number_setting("BULK_PAGE_SIZE", 500))
+        if not 1 <= concurrency <= MAX_BULK_CONCURRENCY:
+            raise SettingError(f"app setting BULK_CONCURRENCY must be from 1 to {MAX_BULK_CONCURRENCY}")
+        if not 1 <= page_size <= MAX_BULK_PAGE_SIZE:
+            raise SettingError(f"app setting BULK_PAGE_SIZE must be from 1 to {MAX_BULK_PAGE_SIZE}")
+        return cls(concurrency=concurrency, page_size=page_size)
+
+
+MAX_BULK_CONCURRENCY = 200
+MAX_BULK_PAGE_SIZE = 1000

@@ -1,5 +1,8 @@
 """Runtime statuses in Durable's vocabulary, and the status JSON the app returns for an instance.
 
+The local host and the CLI have the same vocabulary in `durable_local/vocabulary.py`, which the app cannot
+import (it is not deployed); tests/unit/test_vocabulary.py keeps the two in agreement.
+
 Status names are checked strictly: the built-in HTTP API silently drops a name it does not know and then
 applies no filter at all, which turns a typo in a purge into "purge everything".
 """
@@ -15,6 +18,7 @@ from blueprints._http import bad_request
 
 RUNTIME_STATUSES: tuple[str, ...] = tuple(status.value for status in df.OrchestrationRuntimeStatus)
 TERMINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+ACTIVE_STATUSES: frozenset[str] = frozenset(RUNTIME_STATUSES) - TERMINAL_STATUSES
 _BY_LOWER_NAME = {name.lower(): name for name in RUNTIME_STATUSES}
 
 

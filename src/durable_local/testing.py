@@ -29,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import signal
@@ -46,13 +47,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
+from durable_local.vocabulary import DURABLE_API, TERMINAL_STATUSES
+
 T = TypeVar("T")
 
-DURABLE_API = "/runtime/webhooks/durabletask"
-"""The Durable HTTP API's base path on a Functions host (the extension's default webhook path)."""
-
-TERMINAL_STATUSES = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
-"""Runtime statuses after which an instance never changes again (unless rewound or restarted)."""
+__all__ = ["DURABLE_API", "TERMINAL_STATUSES", "DurableHttpClient", "LocalHost", "Response", "eventually",
+           "free_port", "http_request", "query_string"]
 
 
 def eventually(
@@ -216,9 +216,9 @@ class DurableHttpClient:
         headers = {"x-ms-continuation-token": continuation_token} if continuation_token else None
         return self._api("GET", "instances", query=query, headers=headers)
 
-    def list_all(self, **query: Any) -> list[dict[str, Any]]:
+    def list_all(self, **query: Any) -> builtins.list[dict[str, Any]]:
         """Every instance matching the filters, following continuation tokens page by page."""
-        found: list[dict[str, Any]] = []
+        found: builtins.list[dict[str, Any]] = []
         token: str | None = None
         while True:
             reply = self.list(token, **query)

@@ -15,7 +15,6 @@ from typing import Any
 from durable_local.testing import LocalHost, Response
 
 APP_DIR = Path(__file__).resolve().parents[2]
-TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
 def app_settings(connection_string: str, **extra: str) -> dict[str, str]:
@@ -27,7 +26,6 @@ def app_settings(connection_string: str, **extra: str) -> dict[str, str]:
         "PURGE_RUNTIME_STATUSES": "Completed",
         "RETENTION_DAYS": "30",
         "PURGE_WINDOW_HOURS": "24",
-        "PURGE_TIME_BUDGET_SECONDS": "240",
         "PAYLOAD_TABLE_NAME": "ManagementPayloads",
         "CONFIG_TABLE_NAME": "OperatorSettings",
         **extra,

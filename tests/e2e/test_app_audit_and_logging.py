@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from _app import app_host, start, unique
 
+from durable_local.testing import eventually
+
 PRINCIPAL = {"X-MS-CLIENT-PRINCIPAL-NAME": "alice@contoso.com", "X-MS-CLIENT-PRINCIPAL-ID": "0000-alice",
              "X-MS-CLIENT-PRINCIPAL-IDP": "aad"}
 AUDIT_LINE = re.compile(r"audit (\{.*\})\s*$")
@@ -72,6 +74,24 @@ def test_restart_logs_the_new_instance_id(app):
     record = eventually_one_record(app, operation="restart", instanceId=instance_id)
     assert record["newInstanceId"] == reply.json()["id"] != instance_id
     assert record["principal"]["name"] == "alice@contoso.com"
+
+
+def test_rewind_logs_one_record_with_its_reason(app):
+    # OrderFulfillment fails after the approval when its warehouse has no carrier configured.
+    order = {"orderId": unique("order"), "warehouse": unique("nowhere").replace("-", "")}
+    instance_id = start(app, "OrderFulfillment", order, unique("audit-rewind"))
+    eventually(lambda: sum(e["EventType"] == "TaskCompleted" for e in history(app, instance_id)) >= 2)
+    assert app.post(f"/instances/{instance_id}/raiseEvent/ApprovalEvent", {"approvedBy": "bob"}).status == 202
+    assert app.wait_for_status(instance_id)["runtimeStatus"] == "Failed"
+    reply = app.post(f"/instances/{instance_id}/rewind?reason=carrier%20fixed", headers=PRINCIPAL)
+    assert reply.status == 202, reply.body
+    record = eventually_one_record(app, operation="rewind", instanceId=instance_id)
+    assert record["reason"] == "carrier fixed" and record["count"] == 1
+    assert record["principal"]["id"] == "0000-alice"
+
+
+def history(app, instance_id: str) -> list[dict]:
+    return app.get(f"/instances/{instance_id}?showHistory=true").json()["historyEvents"]
 
 
 def test_purge_of_one_instance_logs_the_count(app):

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from _app import app_host, error_of, start, unique
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +142,15 @@ def test_a_deeply_nested_body_is_refused(app: LocalHost) -> None:
                      headers={"Content-Type": "application/json"})
     assert reply.status == 400
     assert "levels deep" in error_of(reply)
+
+
+@pytest.mark.parametrize(("setting", "value"), [("RETENTION_DAYS", "nan"), ("RETENTION_DAYS", "inf"),
+                                                ("PURGE_WINDOW_HOURS", "nan"), ("PURGE_PROGRESS_SECONDS", "inf")])
+def test_retention_settings_fail_closed_on_non_finite_numbers(azurite: Any, setting: str, value: str) -> None:
+    with app_host(azurite, **{setting: value}) as host:
+        old = unique("old")
+        seed_completed(host, [old], datetime(2020, 1, 1, tzinfo=UTC))
+        assert host.run_function("purge_history_timer").status == 202
+        host.wait_idle()
+        assert exists(host, old)
+        assert f"app setting {setting} must be a finite number, not '{value}'" in host.log()

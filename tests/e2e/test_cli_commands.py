@@ -8,9 +8,7 @@ import json
 import pytest
 from _cli import Cli, cli_host, copy_app, unique
 
-from durable_local.testing import free_port
-
-TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+from durable_local.testing import TERMINAL_STATUSES, free_port
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +305,7 @@ def test_purge_dry_run_lists_what_the_purge_deletes(durable, host):
     refused = durable("purge-history", *window)
     assert refused.code == 2 and "refusing to purge the history of 4 instances" in refused.err
     dry = durable.ok("purge-history", *window, "--dry-run", "-o", "json").json()
-    terminal = sorted(ids[s] for s in TERMINAL)
+    terminal = sorted(ids[s] for s in TERMINAL_STATUSES)
     assert sorted(dry["instanceIds"]) == terminal
     text = durable.ok("purge-history", *window, "--dry-run").out
     assert text.startswith("4 instances would be purged (dry run; nothing was changed):")

@@ -4,8 +4,16 @@ first, inputs display the same however the instance started, JSON Lines, NO_COLO
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import os
+from unittest import mock
+
 import pytest
 from _cli import Cli, cli_host, copy_app, unique
+
+from durable_local.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +100,89 @@ def test_env_chooses_the_app_and_its_hub(host, tmp_path, monkeypatch):
     assert other.code == 1 and "not 'ElsewhereHub' (from environment 'elsewhere')" in other.err
     unknown = unreachable("get-instances", "--env", "nowhere")
     assert unknown.code == 2 and "unknown environment 'nowhere'" in unknown.err
+
+
+def _failed(durable: Cli, host) -> str:
+    instance_id = unique("failed")
+    durable.ok("start-new", "--function-name", "FailOnce", "--id", instance_id)
+    assert host.wait_for_status(instance_id)["runtimeStatus"] == "Failed"
+    return instance_id
+
+
+def test_a_failure_prints_its_message_first_and_details_on_request(durable, host):
+    instance_id = _failed(durable, host)
+    plain = durable.ok("get-runtime-status", "--id", instance_id, "--show-output")
+    failure = next(line for line in plain.out.splitlines() if line.startswith("Failure:"))
+    assert failure.endswith("Activity function 'Flaky' failed:  ValueError: Flaky failed on purpose")
+    assert "$type" not in plain.out and "Traceback" not in plain.out and len(plain.out) < 600
+    assert "Details:        (--details shows them)" in plain.out
+    for flag in ("--details", "-v"):
+        detailed = durable.ok("get-runtime-status", "--id", instance_id, "--show-output", flag)
+        assert "Traceback (most recent call last)" in detailed.out and "$type" not in detailed.out
+        assert 'raise ValueError("Flaky failed on purpose")' in detailed.out
+    waited = durable("wait", "--id", instance_id)
+    assert waited.code == 1 and "Traceback" not in waited.out and "Failure:" in waited.out
+    assert durable.ok("get-runtime-status", "--id", instance_id, "--show-output", "-o", "json").json()[
+        "output"].count("$type") >= 1  # scripts still get everything
+
+
+@pytest.mark.parametrize("value", ['"text"', "[1, 2]", "7", '{"a": [1, 2]}'])
+def test_inputs_display_the_same_however_the_instance_started(durable, host, value):
+    shown = []
+    for raw in (False, True):
+        instance_id = unique("input")
+        durable.ok("start-new", "--function-name", "WaitForEvent", "--id", instance_id, "--input", value,
+                   *(["--raw-input"] if raw else []))
+        host.wait_for_status(instance_id, {"Running", "Failed", "Completed"})
+        out = durable.ok("get-runtime-status", "--id", instance_id, "--show-input").out
+        shown.append(out.split("Input:", 1)[1].split("\n", 1)[0].strip() if "Input:" in out else None)
+    assert shown[0] == shown[1] and shown[0] is not None
+
+
+def test_jsonl_lists_one_instance_per_line(durable, host):
+    ids = [unique("jsonl") for _ in range(3)]
+    for instance_id in ids:
+        durable.ok("start-new", "--function-name", "HelloWorld", "--id", instance_id, "--input", "1")
+        host.wait_for_status(instance_id)
+    result = durable.ok("get-instances", "--all", "--top", "2", "--instance-id-prefix", "jsonl-", "-o", "jsonl")
+    lines = result.out.splitlines()
+    assert sorted(json.loads(line)["instanceId"] for line in lines) == sorted(ids)
+    history = durable.ok("get-history", "--id", ids[0], "-o", "jsonl").out.splitlines()
+    assert json.loads(history[0])["EventType"] == "ExecutionStarted" and len(history) >= 3
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _on_terminal(host, *argv: str, environ: dict[str, str]) -> str:
+    out = _Terminal()
+    with contextlib.chdir(host.app_dir), mock.patch.dict(os.environ, {"DURABLE_BASE_URL": host.base_url, **environ}), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(list(argv)) == 0
+    return out.getvalue()
+
+
+def test_status_is_coloured_on_a_terminal_unless_no_color(durable, host):
+    instance_id = unique("color")
+    durable.ok("start-new", "--function-name", "HelloWorld", "--id", instance_id, "--input", "1")
+    host.wait_for_status(instance_id)
+    os.environ.pop("NO_COLOR", None)
+    coloured = _on_terminal(host, "get-runtime-status", "--id", instance_id, environ={"TERM": "xterm"})
+    assert "\x1b[32mCompleted\x1b[0m" in coloured
+    table = _on_terminal(host, "get-instances", "--instance-id-prefix", instance_id, environ={"TERM": "xterm"})
+    assert "\x1b[32mCompleted" in table
+    plain = _on_terminal(host, "get-runtime-status", "--id", instance_id, environ={"NO_COLOR": "1", "TERM": "xterm"})
+    assert "\x1b[" not in plain and "Runtime status: Completed" in plain
+    assert "\x1b[" not in durable.ok("get-runtime-status", "--id", instance_id).out  # not a terminal
+
+
+def test_json_is_compact_in_a_pipe_and_indented_on_a_terminal(durable, host):
+    instance_id = unique("json")
+    durable.ok("start-new", "--function-name", "HelloWorld", "--id", instance_id, "--input", "1")
+    host.wait_for_status(instance_id)
+    piped = durable.ok("get-runtime-status", "--id", instance_id, "-o", "json").out
+    assert piped.count("\n") == 1 and json.loads(piped)["instanceId"] == instance_id
+    shown = _on_terminal(host, "get-runtime-status", "--id", instance_id, "-o", "json", environ={})
+    assert shown.startswith("{\n  ") and json.loads(shown)["instanceId"] == instance_id

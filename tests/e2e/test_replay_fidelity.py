@@ -20,7 +20,6 @@ import pytest
 from durable_local.testing import DURABLE_API, LocalHost
 
 APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "replay_app"
-TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 from urllib.parse import quote_plus
 
-WEBHOOK_PATH = "/runtime/webhooks/durabletask"
+from durable_local.vocabulary import DURABLE_API
+
 DEFAULT_CONNECTION = "Storage"
-MANAGEMENT_KEYS = ("statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "rewindPostUri",
-                   "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri")
 
 
 def management_urls(origin: str, instance_id: str, hub: str, connection: str = DEFAULT_CONNECTION,
                     required_query: str = "", *, encode_id: bool = True) -> dict[str, str]:
     """EXT `GetClientResponseLinks`: all nine URLs, with the literal `{eventName}` and `{text}` placeholders."""
-    base = origin.rstrip("/") + WEBHOOK_PATH
+    base = origin.rstrip("/") + DURABLE_API
     prefix = f"{base}/instances/{quote_plus(instance_id) if encode_id else instance_id}"
     suffix = f"taskHub={quote_plus(hub)}&connection={quote_plus(connection)}"
     if required_query:
@@ -48,7 +47,7 @@ def check_status_payload(origin: str, instance_id: str, hub: str) -> dict[str, s
 
 def client_binding(public_origin: str, rpc_origin: str, hub: str, required_query: str = "") -> str:
     """The `durableClient` binding value, as a JSON string, with all keys (nulls included)."""
-    base = public_origin.rstrip("/") + WEBHOOK_PATH
+    base = public_origin.rstrip("/") + DURABLE_API
     suffix = f"?{required_query}" if required_query else "?"
     value = {
         "taskHubName": hub,
@@ -62,7 +61,7 @@ def client_binding(public_origin: str, rpc_origin: str, hub: str, required_query
         "managementUrls": management_urls(public_origin, "INSTANCEID", hub, required_query=required_query),
         "baseUrl": base,
         "requiredQueryStringParameters": required_query,
-        "rpcBaseUrl": rpc_origin.rstrip("/") + WEBHOOK_PATH + "/",
+        "rpcBaseUrl": rpc_origin.rstrip("/") + DURABLE_API + "/",
         "httpBaseUrl": None,
         "maxGrpcMessageSizeInBytes": None,
     }

@@ -3,7 +3,8 @@
 - `local.settings.json`: its `Values` become environment variables of the host process. A variable that is
   already set in the environment wins, so tests and CI can point settings elsewhere without editing files.
 - `host.json`: `extensions.http.routePrefix` (default `api`) and `extensions.durableTask.hubName`, which may be
-  `%SETTING%`; without it the local default hub is `TestHubName` (EXT `DurableTaskOptions`).
+  `%SETTING%` (an unset setting is an error, as in WebJobs' name resolver); without it the local default hub
+  is `TestHubName` (EXT `DurableTaskOptions`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from durable_local.vocabulary import resolve_setting_references
+
 DEFAULT_HUB = "TestHubName"
-_SETTING = re.compile(r"%([^%]+)%")
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
@@ -66,13 +68,10 @@ def strip_json_comments(text: str) -> str:
     return "".join(out)
 
 
-def resolve_settings(text: str) -> str:
-    """Replace every `%NAME%` with the environment value NAME (missing ones are left as they are)."""
-    return _SETTING.sub(lambda m: os.environ.get(m.group(1), m.group(0)), text)
-
-
 @dataclass
 class AppConfig:
+    """An app folder's host.json and local.settings.json, as the host reads them at start."""
+
     app_dir: Path
     host_json: dict[str, Any] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
@@ -109,7 +108,10 @@ class AppConfig:
 
     def task_hub(self, override: str | None = None) -> str:
         hub = override or (self.extensions.get("durableTask") or {}).get("hubName") or DEFAULT_HUB
-        hub = resolve_settings(str(hub))
+        try:
+            hub = resolve_setting_references(str(hub), os.environ)
+        except ValueError as error:
+            raise ConfigError(f"The task hub name '{hub}' in host.json: {error}") from error
         if not _HUB_NAME.match(hub):
             raise ConfigError(f"Task hub name '{hub}' is invalid: it must start with a letter, hold only "
                               "letters and digits, and be 3 to 45 characters long.")

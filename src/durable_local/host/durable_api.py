@@ -43,6 +43,7 @@ from durable_local.host.records import TERMINAL_STATUSES, Commit, Instance, Mess
 from durable_local.host.rewind import RewindRefused, rewind
 from durable_local.host.status import history_payload, parse_to_token, status_payload
 from durable_local.host.store import InstanceQuery
+from durable_local.vocabulary import function_not_found
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +225,7 @@ class DurableApi:
         """Create (or replace a finished) instance: Pending row plus its ExecutionStarted, one transaction."""
         info = self.engine.index.lookup("orchestrator", name)
         if info is None:
-            raise ArgumentError(f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
-                                f"function. Additional info: {self.engine.index.known('orchestrator')}")
+            raise ArgumentError(function_not_found(name, "orchestrator", self.engine.index.known("orchestrator")))
         instance_id = instance_id or uuid.uuid4().hex
         validate_instance_id(instance_id)
         existing = self.store.get_instance(instance_id)
@@ -426,8 +426,7 @@ class DurableApi:
                             operation: str | None) -> web.StreamResponse:
         """EXT `HandlePostEntityOperationRequestAsync`: JSON bodies are parsed, other bodies are a string input."""
         if self.engine.index.lookup("entity", name) is None:
-            raise ArgumentError(f"The function '{name}' doesn't exist, is disabled, or is not an entity function. "
-                                f"Additional info: {self.engine.index.known('entity')}")
+            raise ArgumentError(function_not_found(name, "entity", self.engine.index.known("entity")))
         if any(ch in "/\\?#" or ord(ch) < 0x20 for ch in key):
             raise ArgumentError("entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control "
                                 "characters.')")

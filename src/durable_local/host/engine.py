@@ -30,6 +30,7 @@ from durable_local.host.indexing import FunctionIndex
 from durable_local.host.records import Commit, Message, WorkItem
 from durable_local.host.sequencer import HTTP_ACTIVITY
 from durable_local.host.store import Store
+from durable_local.vocabulary import function_not_found
 
 log = logging.getLogger(__name__)
 FLUSH_RETRY_SECONDS = 1.0
@@ -178,16 +179,14 @@ class Engine:
     def _invoke_entity(self, name: str, batch_json: str) -> str:
         info = self.index.lookup("entity", name)
         if info is None:
-            raise LookupError(f"The function '{name}' doesn't exist, is disabled, or is not an entity function. "
-                              f"Additional info: {self.index.known('entity')}")
+            raise LookupError(function_not_found(name, "entity", self.index.known("entity")))
         return info.callable(**{info.trigger["name"]: batch_json})
 
     def _invoke_orchestrator(self, name: str, context_json: str) -> invoke.Invocation:
         info = self.index.lookup("orchestrator", name)
         if info is None:
             known = self.index.known("orchestrator")
-            return invoke.Invocation(error=f"The function '{name}' doesn't exist, is disabled, or is not an "
-                                           f"orchestrator function. Additional info: {known}")
+            return invoke.Invocation(error=function_not_found(name, "orchestrator", known))
         return invoke.call_orchestrator(info, context_json)
 
     # -- activities ------------------------------------------------------------------------------------
@@ -216,14 +215,13 @@ class Engine:
                              Result=result)
             info = self.index.lookup("activity", item.name)
             if info is None:
-                raise LookupError(f"The function '{item.name}' doesn't exist, is disabled, or is not an "
-                                  f"activity function. Additional info: {self.index.known('activity')}")
+                raise LookupError(function_not_found(item.name, "activity", self.index.known("activity")))
             value = invoke.decode_activity_input(item.input)
             kwargs = invoke.arguments(info, value, self.client_json, self.app_dir)
             result_value = await invoke.call(info, kwargs, self.executor)
-            result = invoke.encode_activity_result(result_value)
+            encoded = invoke.encode_activity_result(result_value)
             return event(EventType.TaskCompleted, self.clock.now(), TaskScheduledId=item.sequence_id,
-                         Result=result)
+                         Result=encoded)
         except asyncio.CancelledError:
             raise
         except Exception as error:

@@ -61,7 +61,7 @@ class _Outcome:
     state: dict[str, Any] | None
     error: str | None = None
     details: str | None = None
-    deterministic_failure: bool = False  # a non-determinism failure, reported without the shim's prefix
+    nondeterminism_failure: bool = False  # a non-determinism failure, reported without the shim's prefix
 
 
 @dataclass
@@ -145,7 +145,7 @@ class EpisodeRunner:
         reason = delivered[-1].get("Input")
         self._append(commit, instance, [
             orchestrator_started(now), *(dict(e) for e in delivered),
-            event(EventType.ExecutionCompleted, now, OrchestrationStatus=5, Result=reason,
+            event(EventType.ExecutionCompleted, now, OrchestrationStatus=RuntimeStatus.Terminated.number, Result=reason,
                   FailureDetails=None),
             orchestrator_completed(now)])
         instance.runtime_status = RuntimeStatus.Terminated
@@ -185,7 +185,7 @@ class EpisodeRunner:
                                       resolve=self._resolve, known=self._known)
                 replay = sequencer.run(outcome.state.get("actions") or [], sent)
             except NonDeterminismError as failure:  # DTFx fails with its own message, not the shim's wrapper
-                outcome = _Outcome(None, str(failure), None, deterministic_failure=True)
+                outcome = _Outcome(None, str(failure), None, nondeterminism_failure=True)
             except OrchestrationFailure as failure:
                 outcome = _Outcome(None, str(failure), f"Message: {failure}")
         state = outcome.state or {}
@@ -201,7 +201,7 @@ class EpisodeRunner:
         # DTFx sends every decision of the episode, the last one included, under the current execution id.
         self._schedule(instance, replay.new_work, now, commit)
         if outcome.error is not None and finished:
-            reason = outcome.error if outcome.deterministic_failure else \
+            reason = outcome.error if outcome.nondeterminism_failure else \
                 f"Orchestrator function '{instance.name}' failed: {outcome.error}"
             self._finish(instance, commit, new_events, now, RuntimeStatus.Failed, reason, outcome.details)
         elif state.get("isDone") and finished and replay.continue_as_new:
@@ -259,10 +259,9 @@ class EpisodeRunner:
     # -- endings ---------------------------------------------------------------------------------------
     def _finish(self, instance: Instance, commit: Commit, new_events: list[Event], now: datetime,
                 status: RuntimeStatus, result: str | None, details: str | None) -> None:
-        number = 1 if status == RuntimeStatus.Completed else 3
         if status != RuntimeStatus.Completed:  # failure text is bounded (failure_text)
             result, details = truncated_or_none(result), truncated_or_none(details)
-        completed = event(EventType.ExecutionCompleted, now, OrchestrationStatus=number, Result=result,
+        completed = event(EventType.ExecutionCompleted, now, OrchestrationStatus=status.number, Result=result,
                           FailureDetails=None if details is None else {"ErrorMessage": result,
                                                                        "Details": details})
         self._append(commit, instance, [*new_events, completed, orchestrator_completed(now)])

@@ -43,13 +43,6 @@ class EventType(IntEnum):
     ExecutionRewound = 21
 
 
-#: Events that carry an orchestration-local sequence number in `EventId`.
-SCHEDULED_TYPES = frozenset({
-    EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated,
-    EventType.TimerCreated, EventType.EventSent,
-})
-
-
 def to_micros(moment: datetime) -> int:
     """Microseconds since the Unix epoch; how the store keeps times (naive values are taken as UTC)."""
     if moment.tzinfo is None:

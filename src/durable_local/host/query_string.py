@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from durable_local.host.history import parse_time
-from durable_local.host.records import STATUS_NUMBERS, RuntimeStatus
+from durable_local.host.records import RuntimeStatus
 
 INT32_MAX = 2**31 - 1
 
@@ -86,8 +86,8 @@ class Query:
 
 def parse_status(name: str) -> RuntimeStatus | None:
     """`Enum.TryParse<OrchestrationRuntimeStatus>` without ignoreCase: exact names or their numbers."""
-    if name in STATUS_NUMBERS:
-        return STATUS_NUMBERS[name]
+    if name.isascii() and name.isdigit():
+        return RuntimeStatus.from_number(name)
     try:
         return RuntimeStatus(name)
     except ValueError:

@@ -3,35 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from durable_local.host.history import Event
+from durable_local.vocabulary import TERMINAL_STATUSES, RuntimeStatus
 
-
-class RuntimeStatus(StrEnum):
-    """`OrchestrationRuntimeStatus` names, as the status API spells them (http-api.md §4.2)."""
-
-    Running = "Running"
-    Completed = "Completed"
-    ContinuedAsNew = "ContinuedAsNew"
-    Failed = "Failed"
-    Canceled = "Canceled"
-    Terminated = "Terminated"
-    Pending = "Pending"
-    Suspended = "Suspended"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL_STATUSES
-
-
-TERMINAL_STATUSES = frozenset({RuntimeStatus.Completed, RuntimeStatus.Failed, RuntimeStatus.Terminated,
-                               RuntimeStatus.Canceled})
-
-#: The .NET enum values, for `runtimeStatus=0` style filters (`Enum.TryParse` accepts numbers).
-STATUS_NUMBERS = {"0": RuntimeStatus.Running, "1": RuntimeStatus.Completed, "2": RuntimeStatus.ContinuedAsNew,
-                  "3": RuntimeStatus.Failed, "4": RuntimeStatus.Canceled, "5": RuntimeStatus.Terminated,
-                  "6": RuntimeStatus.Pending, "7": RuntimeStatus.Suspended}
+__all__ = ["TERMINAL_STATUSES", "Commit", "Instance", "Message", "RuntimeStatus", "WorkItem"]
 
 
 @dataclass

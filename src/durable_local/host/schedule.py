@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from croniter import croniter
 from croniter.croniter import CroniterError
 
+from durable_local.vocabulary import resolve_setting_references
+
 _TIMESPAN = re.compile(r"^(?:(?P<days>\d+)\.)?(?P<hours>\d{1,2}):(?P<minutes>\d{2}):(?P<seconds>\d{2})$")
-_SETTING = re.compile(r"^%(?P<name>[^%]+)%$")
 
 
 class ScheduleError(ValueError):
@@ -28,15 +29,11 @@ class ScheduleError(ValueError):
 
 
 def resolve_setting(expression: str, settings: Mapping[str, str] | None = None) -> str:
-    """Replace a whole-value `%NAME%` with the app setting NAME (a missing one is an error)."""
-    match = _SETTING.match(expression.strip())
-    if not match:
-        return expression
-    values = os.environ if settings is None else settings
-    name = match["name"]
-    if name not in values:
-        raise ScheduleError(f"The schedule refers to the app setting '{name}', which is not set.")
-    return values[name]
+    """Replace every `%NAME%` with the app setting NAME (a missing one is an error, as for any binding value)."""
+    try:
+        return resolve_setting_references(expression, os.environ if settings is None else settings)
+    except ValueError as error:
+        raise ScheduleError(f"The schedule '{expression}' cannot be used: {error}") from error
 
 
 @dataclass(frozen=True)

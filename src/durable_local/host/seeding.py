@@ -25,9 +25,6 @@ from durable_local.host.history import (
 )
 from durable_local.host.records import Commit, Instance, RuntimeStatus
 
-_FINISHED_NUMBERS = {RuntimeStatus.Completed: 1, RuntimeStatus.Failed: 3, RuntimeStatus.Canceled: 4,
-                     RuntimeStatus.Terminated: 5}
-
 
 class SeedError(ValueError):
     """A seed item that cannot be stored; the message names the item and the field."""
@@ -60,9 +57,9 @@ def _seed_one(item: dict[str, Any], now: datetime) -> Commit:
         history = [orchestrator_started(created),
                    execution_started(created, instance_id, "seeded", name, _text(item, "input")),
                    orchestrator_completed(created)]
-        if status in _FINISHED_NUMBERS:
+        if status.is_terminal:
             history += [orchestrator_started(updated),
-                        event(EventType.ExecutionCompleted, updated, OrchestrationStatus=_FINISHED_NUMBERS[status],
+                        event(EventType.ExecutionCompleted, updated, OrchestrationStatus=status.number,
                               Result=_text(item, "output")),
                         orchestrator_completed(updated)]
     else:
@@ -78,6 +75,10 @@ def _seed_one(item: dict[str, Any], now: datetime) -> Commit:
 def _event_type(value: object) -> int:
     """A DTFx EventType given by name or number; anything else is refused."""
     try:
-        return int(EventType[value]) if isinstance(value, str) else int(EventType(value))
+        if isinstance(value, str):
+            return int(EventType[value])
+        if isinstance(value, int) and not isinstance(value, bool):
+            return int(EventType(value))
     except (KeyError, ValueError) as error:
         raise ValueError(f"unknown EventType {value!r}") from error
+    raise ValueError(f"unknown EventType {value!r}")

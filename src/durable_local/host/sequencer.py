@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from durable_local.host.history import Event, EventType, event, history_time, parse_time
+from durable_local.vocabulary import function_not_found
 
 HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 
@@ -355,9 +356,7 @@ class Sequencer:
     def _require(self, kind: str, name: Any) -> str:
         resolved = self._resolve(kind, str(name)) if name else None
         if resolved is None:
-            raise OrchestrationFailure(
-                f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function. "
-                f"Additional info: {self._known(kind)}")
+            raise OrchestrationFailure(function_not_found(name, kind, self._known(kind)))
         return resolved
 
     def _schedule(self, work: Work) -> _Future:
@@ -409,9 +408,7 @@ class Sequencer:
         target = str(action.get("instanceId") or "")
         entity_name = target[1:].split("@", 1)[0] if target.startswith("@") else ""
         if self._resolve("entity", entity_name) is None:
-            raise OrchestrationFailure(
-                f"The function '{entity_name}' doesn't exist, is disabled, or is not an entity function. "
-                f"Additional info: {self._known('entity')}")
+            raise OrchestrationFailure(function_not_found(entity_name, "entity", self._known("entity")))
         work = Work(-1, "event", action.get("operation"), action.get("input"), instance_id=target,
                     request_id=str(uuid.uuid4()), is_signal=signal, parent_instance_id=self.instance_id,
                     parent_execution_id=self.execution_id)

@@ -41,7 +41,6 @@ WAL_SIZE_LIMIT = 64 * 2**20
 PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
 PREFIX_RANGE_LIMIT = 5_000  # a prefix matching at most this many instances is read from its own index range
-CONTROL_EVENTS = (3, 19, 20)  # ExecutionTerminated, ExecutionSuspended, ExecutionResumed
 
 
 def _file_size(path: str) -> int:
@@ -250,13 +249,13 @@ class Store:
                     "VALUES (?,?,?,?,?,?)",
                     [(hub, m.instance_id, m.execution_id, m.visible_at, m.event_type,
                       json.dumps(m.event, separators=(",", ":"))) for m in commit.messages])
-            for item in commit.work_items:
+            for work in commit.work_items:
                 cursor = db.execute(
                     "INSERT INTO work_items (hub, instance_id, execution_id, sequence_id, name, input, "
                     "lease_owner) VALUES (?,?,?,?,?,?,?)",
-                    (hub, item.instance_id, item.execution_id, item.sequence_id, item.name, item.input,
+                    (hub, work.instance_id, work.execution_id, work.sequence_id, work.name, work.input,
                      lease_owner))
-                item.id = cursor.lastrowid
+                work.id = cursor.lastrowid
         return commit.work_items
 
     # -- queries ---------------------------------------------------------------------------------------
@@ -369,6 +368,10 @@ class Store:
 
     def purge_batch(self, query: InstanceQuery, limit: int, hub: str | None = None) -> int:
         """Purge up to `limit` instances matching `query` (ids only are read), in one transaction."""
+        return len(self.purge_batch_ids(query, limit, hub))
+
+    def purge_batch_ids(self, query: InstanceQuery, limit: int, hub: str | None = None) -> list[str]:
+        """`purge_batch`, answering the IDs it purged."""
         hub = hub or self.hub
         self.bulk_pause()
         with self.transaction() as db:
@@ -386,7 +389,30 @@ class Store:
                     if len(ids) >= limit:
                         break
             ids.sort()  # deletes in key order touch each page of instances and history once
-            return self._delete(db, hub, ids[:limit])
+            self._delete(db, hub, ids[:limit])
+            return ids[:limit]
+
+    def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
+                     hub: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:
+        """Purge those of `instance_ids` whose runtime status is in `statuses`, in one transaction.
+
+        Returns the purged IDs, the others that exist with their status, and the IDs that do not exist; the
+        statuses are read inside the transaction, so nothing that changed status meanwhile is purged.
+        """
+        hub = hub or self.hub
+        found: dict[str, str] = {}
+        with self.transaction() as db:
+            for start in range(0, len(instance_ids), 500):
+                chunk = instance_ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(db.execute(
+                    f"SELECT instance_id, runtime_status FROM instances WHERE hub=? AND instance_id IN ({marks})",
+                    (hub, *chunk)).fetchall())
+            purged = [i for i in dict.fromkeys(instance_ids) if found.get(i) in statuses]
+            self._delete(db, hub, purged)
+        kept = {i: status for i, status in found.items() if status not in statuses}
+        missing = [i for i in dict.fromkeys(instance_ids) if i not in found]
+        return purged, kept, missing
 
     @staticmethod
     def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str], keep_messages: bool = False) -> int:

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from durable_local.manage.errors import ApiError, CliError
+from durable_local.vocabulary import DURABLE_API
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_PREFIX = "/runtime/webhooks/durabletask"
 CONTINUATION_HEADER = "x-ms-continuation-token"
 DEFAULT_BASE_URL = "http://localhost:7071"
 NO_BODY = object()
@@ -159,7 +159,7 @@ class DurableClient:
         return response
 
     def durable(self, method: str, path: str, **kwargs: Any) -> Response:
-        return self.request(method, WEBHOOK_PREFIX + path, **kwargs)
+        return self.request(method, DURABLE_API + path, **kwargs)
 
     @staticmethod
     def expect(response: Response, *codes: int) -> Response:

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from durable_local import vocabulary
 from durable_local.manage.errors import UsageError
 
+# Every runtime status, in the order Core Tools and the docs list them (the .NET numbers are in vocabulary).
 RUNTIME_STATUSES: tuple[str, ...] = (
     "Pending",
     "Running",
@@ -23,8 +25,8 @@ RUNTIME_STATUSES: tuple[str, ...] = (
     "Terminated",
     "Suspended",
 )
-TERMINAL_STATUSES: tuple[str, ...] = ("Completed", "Failed", "Terminated", "Canceled")
-ACTIVE_STATUSES: tuple[str, ...] = ("Pending", "Running", "Suspended", "ContinuedAsNew")
+TERMINAL_STATUSES: tuple[str, ...] = tuple(vocabulary.TERMINAL_STATUSES)
+ACTIVE_STATUSES: tuple[str, ...] = tuple(vocabulary.ACTIVE_STATUSES)
 _BY_LOWER = {name.lower(): name for name in RUNTIME_STATUSES}
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from durable_local.manage.errors import CliError, UsageError
+from durable_local.vocabulary import SettingNotFoundError, resolve_setting_references
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,6 @@ AZURITE_CONNECTION_STRING = (
     "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
     "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
 )
-_SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 
 
 def _read_json(path: Path) -> Any:
@@ -77,16 +76,13 @@ class AppSettings:
     def resolve_references(self, text: str, *, source: str) -> str:
         """Replace each `%NAME%` with the app setting NAME, as the Functions host does for binding values."""
 
-        def substitute(match: re.Match[str]) -> str:
-            value = self.setting(match.group(1))
-            if value is None:
-                raise CliError(
-                    f"{source} refers to app setting %{match.group(1)}%, which is set neither in the "
-                    "environment nor in local.settings.json"
-                )
-            return value
-
-        return _SETTING_REFERENCE.sub(substitute, text)
+        try:
+            return resolve_setting_references(text, self.setting)
+        except SettingNotFoundError as error:
+            raise CliError(f"{source} refers to app setting %{error.name}%, which is set neither in the "
+                           "environment nor in local.settings.json") from error
+        except ValueError as error:
+            raise CliError(f"{source}: {error}") from error
 
     def task_hub(self, explicit: str | None) -> str | None:
         """`--task-hub-name`, else host.json's hub name, else None (the app's own default hub)."""

@@ -51,7 +51,15 @@ def get_runtime_status(ctx: Context) -> int:
         }
         ctx.out.emit_json(shown)
     else:
-        ctx.out.line(format_status(status, show_input=args.show_input, show_output=args.show_output))
+        ctx.out.line(
+            format_status(
+                status,
+                show_input=args.show_input,
+                show_output=args.show_output,
+                details=wants_details(args),
+                color=ctx.out.color,
+            )
+        )
     return EXIT_OK
 
 
@@ -74,6 +82,11 @@ def get_history(ctx: Context) -> int:
     else:
         ctx.out.line(f"No history yet: instance '{instance_id}' is {status.get('runtimeStatus')}.")
     return EXIT_OK
+
+
+def wants_details(args: Any) -> bool:
+    """A failure's details are shown with `--details` or `-v`."""
+    return bool(getattr(args, "details", False) or getattr(args, "verbose", False))
 
 
 def any_filter(args: Any) -> bool:
@@ -167,7 +180,7 @@ def get_instances(ctx: Context) -> int:
     if ctx.out.json:
         ctx.out.emit_json({"instances": instances, "continuationToken": token})
         return EXIT_OK
-    ctx.out.line(format_instances(instances) if instances else "No instances found.")
+    ctx.out.line(format_instances(instances, color=ctx.out.color) if instances else "No instances found.")
     if token:
         ctx.out.line(f"Continuation token for next set of results: '{token}'")
     elif args.all:
@@ -197,7 +210,9 @@ def wait(ctx: Context) -> int:
     if ctx.out.json:
         ctx.out.emit_json(status)
     else:
-        ctx.out.line(format_status(status, show_input=False, show_output=True))
+        ctx.out.line(
+            format_status(status, show_input=False, show_output=True, details=wants_details(args), color=ctx.out.color)
+        )
     if current in (wanted or ["Completed"]):
         return EXIT_OK
     sys.stderr.write(f"durable wait: error: instance '{args.id}' ended {current}: {_summary(status.get('output'))}\n")
@@ -225,6 +240,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     instance_id_option(p)
     _bool_option(p, "--show-input", "include the input (default: false)")
     _bool_option(p, "--show-output", "include the output (default: false)")
+    _details_option(p)
 
     p = add_command(
         subparsers,
@@ -294,6 +310,15 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         metavar="STATUS",
         help="wait until the instance has one of these statuses (exit 0), e.g. --for failed or --for running; "
         "default: until it finishes, exit 0 only if Completed",
+    )
+    _details_option(p)
+
+
+def _details_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--details",
+        action="store_true",
+        help="for a Failed instance, print the failure's details (the traceback) after its message (also -v)",
     )
 
 

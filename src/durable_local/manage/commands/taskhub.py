@@ -13,7 +13,13 @@ from durable_local.manage.context import Context
 from durable_local.manage.errors import EXIT_OK, CliError
 from durable_local.manage.output import confirm, format_instances
 from durable_local.manage.settings import LOCAL_DEFAULT_TASK_HUB
-from durable_local.manage.storage import StorageAccount, identity_flags_given, target_from_args, validate_hub_name
+from durable_local.manage.storage import (
+    StorageAccount,
+    add_identity_arguments,
+    identity_flags_given,
+    target_from_args,
+    validate_hub_name,
+)
 
 
 def delete_task_hub(ctx: Context) -> int:
@@ -125,10 +131,13 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         delete_task_hub,
         common=common,
         description="By default deletes the hub's data from the running local host (DELETE "
-        "{base-url}/admin/host/taskhubs/{hub}). With --connection-string-setting, deletes the "
-        "hub's tables, queues and blob containers from that Azure Storage account, and nothing "
-        "else. Hub: --task-hub-name, else host.json, else TestHubName.",
+        "{base-url}/admin/host/taskhubs/{hub}). With --connection-string-setting (a connection "
+        "string, or SETTING__accountName / SETTING__*ServiceUri with SETTING__credential and "
+        "SETTING__clientId), or with --storage-account / --*-service-uri, deletes the hub's tables, "
+        "queues and blob containers from that Azure Storage account, and nothing else. "
+        "Hub: --task-hub-name, else host.json, else TestHubName.",
         example="durable delete-task-hub --task-hub-name UserTest",
     )
+    add_identity_arguments(p)
     confirmation_options(p)
     p.set_defaults(check_task_hub=False)  # it names the hub to delete, whichever hub the local host runs
