@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from _app import app_host, error_of, start, unique
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 
 
 @pytest.fixture(scope="module")

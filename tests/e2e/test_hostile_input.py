@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from _app import app_host
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 MiB = 1024 * 1024
 
 

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 NAME_LIST_PATH = "/admin/host/instances"
 ONE_INSTANCE_PATH = "/admin/host/instances/{id}"
 SUMMARY_PATH = "/admin/host/counts"
-RAW_HISTORY_PATH = "/admin/host/instances/{id}/history"
+RAW_HISTORY_PATH = "/admin/host/instances/{id}/history"  # DurableClient.raw_history
 
 SCAN_PAGES = 20  # dashboard-side filtering (name, free text) reads at most this many backend pages per page
 SUMMARY_CAP = 20_000  # the fallback summary pages through at most this many instances
@@ -46,6 +46,8 @@ class ListPage:
 
 @dataclass
 class ActionResult:
+    """The outcome of one action on an instance: whether it worked, what to tell the user, the HTTP status."""
+
     ok: bool
     message: str
     status: int = 0
@@ -87,9 +89,9 @@ class Backend:
             if page is not None:
                 return page
         if not flt.needs_local_filter:
-            items, token = self.client.list_page(flt.api_query(), top=flt.page_size,
-                                                 continuation_token=flt.after or None)
-            return ListPage(items, token, len(items))
+            items, next_token = self.client.list_page(flt.api_query(), top=flt.page_size,
+                                                      continuation_token=flt.after or None)
+            return ListPage(items, next_token, len(items))
         found: list[dict[str, Any]] = []
         scanned = 0
         token: str | None = flt.after or None
@@ -175,11 +177,10 @@ class Backend:
 
     def raw_history(self, instance_id: str) -> list[dict[str, Any]] | None:
         """Raw history from the local host's extension (for parent and sub-orchestration links), or None."""
-        path = RAW_HISTORY_PATH.format(id=urllib.parse.quote(instance_id, safe=""))
         with self._lock:
             if "raw-history" in self._absent:
                 return None
-        response = self.client.request("GET", path)
+        response = self.client.raw_history(instance_id)
         if response.status != 200:
             if response.status in (405, 501) or (response.status == 404 and not response.body.strip()):
                 with self._lock:
