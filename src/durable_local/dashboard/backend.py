@@ -46,6 +46,8 @@ class ListPage:
 
 @dataclass
 class ActionResult:
+    """The outcome of one action on an instance: whether it worked, what to tell the user, the HTTP status."""
+
     ok: bool
     message: str
     status: int = 0
@@ -87,9 +89,9 @@ class Backend:
             if page is not None:
                 return page
         if not flt.needs_local_filter:
-            items, token = self.client.list_page(flt.api_query(), top=flt.page_size,
-                                                 continuation_token=flt.after or None)
-            return ListPage(items, token, len(items))
+            items, next_token = self.client.list_page(flt.api_query(), top=flt.page_size,
+                                                      continuation_token=flt.after or None)
+            return ListPage(items, next_token, len(items))
         found: list[dict[str, Any]] = []
         scanned = 0
         token: str | None = flt.after or None

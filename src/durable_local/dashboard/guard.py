@@ -1,5 +1,7 @@
-"""The dashboard's own protection. It holds the app's system key, so whoever reaches its port holds admin
-rights; every request must therefore:
+"""The dashboard's own protection.
+
+The dashboard holds the app's system key, so whoever reaches its port holds admin rights; every request must
+therefore:
 
 - pass the shared listener rules of `durable_local.request_guard` (harden stream): its Host header names this
   server (loopback names, the bound address, or `--allowed-host`: no DNS rebinding), a state-changing request
@@ -17,6 +19,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from durable_local.request_guard import RequestGuard
 
@@ -26,7 +29,6 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_BODY_BYTES = 1024 * 1024  # the largest form the dashboard takes (an event body is capped at 256 KiB)
 PUBLIC_PREFIXES = ("/static/",)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def new_token() -> str:

@@ -22,6 +22,8 @@ MAX_KEPT = 50
 
 @dataclass
 class PlannedRun:
+    """A bulk plan the user has seen (the dry run) and may confirm, with the options it will run with."""
+
     id: str
     plan: bulk.BulkPlan
     reason: str
@@ -32,6 +34,8 @@ class PlannedRun:
 
 @dataclass
 class Job:
+    """A confirmed bulk run in progress: its counts so far and the event that cancels it."""
+
     id: str
     planned: PlannedRun
     concurrency: int

@@ -219,9 +219,9 @@ class Engine:
             value = invoke.decode_activity_input(item.input)
             kwargs = invoke.arguments(info, value, self.client_json, self.app_dir)
             result_value = await invoke.call(info, kwargs, self.executor)
-            result = invoke.encode_activity_result(result_value)
+            encoded = invoke.encode_activity_result(result_value)
             return event(EventType.TaskCompleted, self.clock.now(), TaskScheduledId=item.sequence_id,
-                         Result=result)
+                         Result=encoded)
         except asyncio.CancelledError:
             raise
         except Exception as error:
