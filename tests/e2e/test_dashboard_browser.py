@@ -308,6 +308,8 @@ def test_actions_work_from_the_keyboard(page, board, app):
     instance_id = running_approval(app)
     open_instance(page, board, instance_id)
     page.get_by_role("button", name="Suspend…").focus()
+    page.wait_for_timeout(3500)  # the running instance's view refreshes every 3 s; the focus stays put
+    expect(page.get_by_role("button", name="Suspend…")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_label("Reason")).to_be_focused()  # focus moves into the confirmation
     page.keyboard.press("Escape")
