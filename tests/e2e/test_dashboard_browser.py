@@ -104,8 +104,10 @@ def test_the_list_refreshes_itself_unless_paused(page, board, app):
     app.seed([{"instanceId": f"{prefix}a", "name": "Fresh", "runtimeStatus": "Running"}])
     open_list(page, board, prefix=prefix)
     assert ids_on_page(page) == [f"{prefix}a"]
+    page.get_by_role("link", name=f"{prefix}a").focus()
     app.seed([{"instanceId": f"{prefix}b", "name": "Fresh", "runtimeStatus": "Running"}])
     expect(page.locator("table.instances td.id a")).to_have_count(2, timeout=15000)
+    expect(page.get_by_role("link", name=f"{prefix}a")).to_be_focused()  # the refresh keeps the keyboard focus
     open_list(page, board, prefix=prefix, refresh="off")
     app.seed([{"instanceId": f"{prefix}c", "name": "Fresh", "runtimeStatus": "Running"}])
     page.wait_for_timeout(6500)  # longer than the refresh interval (5 s)

@@ -8,6 +8,7 @@ Pages: `/instances` (filters in the URL), `/instances/rows` and `/instances/summ
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -85,6 +86,7 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["excerpt"] = timeline.excerpt
     env.filters["span"] = timeline.format_span
+    env.filters["element_id"] = lambda value: "i" + hashlib.sha256(str(value).encode()).hexdigest()[:16]
     env.globals["STATUSES"] = RUNTIME_STATUSES
     env.globals["PAGE_SIZES"] = PAGE_SIZES
     return env
