@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from _app import app_host, unique
 
-API = "/runtime/webhooks/durabletask"
+from durable_local.testing import DURABLE_API
+
+API = DURABLE_API
 
 
 def iso(moment: datetime) -> str:

@@ -10,7 +10,9 @@ import pytest
 from _app import APP_DIR, app_host, start, unique
 from _cli import Cli
 
-API = "/runtime/webhooks/durabletask"
+from durable_local.testing import DURABLE_API
+
+API = DURABLE_API
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def test_purge_summary_and_raise_event_with_data(app, durable):
         app.wait_for_status(instance_id, {"Running"})
     sent = durable.ok("bulk", "raise-event", "--id", *waiting, "--event-name", "ApprovalEvent",
                       "--event-data", json.dumps({"approved": True}), "--yes", "--rate", "50")
-    assert sent.out.startswith("Sent the event 3 of 3 instances")
+    assert sent.out.startswith("Raised the event on 3 of 3 instances")
     for instance_id in waiting:
         assert app.wait_for_status(instance_id)["output"]["outcome"] == "Approved"
 

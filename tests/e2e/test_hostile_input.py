@@ -156,6 +156,7 @@ def test_deeply_nested_json_gets_400_from_every_body_reader(app: LocalHost) -> N
     raised = app.post(f"{API}/instances/{running}/raiseEvent/Approval", raw=deep, headers=json_type)
     assert raised.status == 400
     assert app.post("/admin/host/seed", raw=deep, headers=json_type).status == 400
+    assert app.post("/admin/host/purge-instances", raw=deep, headers=json_type).status == 400
     assert app.post(f"{API}/orchestrators/HelloWorld", raw=b"[" * 64 + b"]" * 64, headers=json_type).status == 202
 
 
