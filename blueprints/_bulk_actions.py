@@ -94,7 +94,8 @@ async def _text(reply: aiohttp.ClientResponse) -> str:
     return " ".join((await reply.text()).split())[:300]
 
 
-def _answer(instance_id: str, status: int, detail: str, accepted: tuple[int, ...] = (200, 202)) -> Outcome:
+def _answer(instance_id: str, status: int, detail: str, accepted: tuple[int, ...] = (200, 202),
+            state_change: bool = False) -> Outcome:
     """The outcome of the API's answer to one operation."""
     if status in accepted:
         return Outcome(instance_id, "done")
@@ -102,7 +103,7 @@ def _answer(instance_id: str, status: int, detail: str, accepted: tuple[int, ...
         return Outcome(instance_id, "skipped", "no such instance (already purged?)")
     if status == 410:
         return Outcome(instance_id, "skipped", "it has already finished")
-    if status in (400, 409) or (status == 500 and "InvalidOperation" in detail):
+    if status == 409 or (status in (400, 500) and "InvalidOperation" in detail) or (status == 400 and state_change):
         # the API's InvalidOperationException: the instance is no longer in a state that allows it
         return Outcome(instance_id, "skipped", f"not in a state that allows it: {detail}")
     return Outcome(instance_id, "failed", f"HTTP {status}: {detail}")
@@ -184,7 +185,7 @@ async def act(session: aiohttp.ClientSession, client: df.DurableOrchestrationCli
             return await _raise_event(session, instance_id, urls, options)
         url = urls[_URL_KEYS[operation]].replace("{text}", quote(options.reason, safe=""))
         async with session.post(url) as reply:
-            return _answer(instance_id, reply.status, await _text(reply))
+            return _answer(instance_id, reply.status, await _text(reply), state_change=operation != "terminate")
     except Exception as error:  # one instance's failure is reported, never the whole chunk's
         logger.warning("bulk %s of '%s' failed: %s", options.operation, instance_id, error)
         return Outcome(instance_id, "failed", f"{type(error).__name__}: {error}"[:300])

@@ -71,7 +71,7 @@ def run_instance_id(day: datetime) -> str:
 
 def occurrence(timer: func.TimerRequest) -> datetime:
     """When this timer occurrence was due: `ScheduleStatus.Next` as the trigger passes it, else now."""
-    status = timer.schedule_status or {}
+    status = getattr(timer, "schedule_status", None) or {}  # the worker's TimerRequest has it, the ABC not
     due = status.get("Next") if isinstance(status, dict) else None
     if isinstance(due, str) and due:
         try:

@@ -31,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import signal
@@ -217,9 +218,9 @@ class DurableHttpClient:
         headers = {"x-ms-continuation-token": continuation_token} if continuation_token else None
         return self._api("GET", "instances", query=query, headers=headers)
 
-    def list_all(self, **query: Any) -> list[dict[str, Any]]:
+    def list_all(self, **query: Any) -> builtins.list[dict[str, Any]]:
         """Every instance matching the filters, following continuation tokens page by page."""
-        found: list[dict[str, Any]] = []
+        found: builtins.list[dict[str, Any]] = []
         token: str | None = None
         while True:
             reply = self.list(token, **query)

@@ -171,3 +171,23 @@ def test_replaying_files_needs_no_running_app(recorded):
     result = durable(["replay", "--from", str(recorded["file"]), "--details"], APP_DIR, env)
     assert result.returncode == 0, result.stderr
     assert "2 instances: 2 OK, 0 non-deterministic, 0 failed during replay." in result.stdout
+
+
+def test_a_history_from_the_http_api_view_is_replayed_best_effort(recorded, tmp_path):
+    host = recorded["host"]
+    reply = host.get(f"/runtime/webhooks/durabletask/instances/{recorded['approval']}"
+                     "?showHistory=true&showHistoryOutput=true&showInput=true")
+    status = reply.json()
+    record = {"format": "durable-instance/1", "taskHub": "DurableFunctionsHub", "exportedAt": "2026-01-01T00:00:00Z",
+              "source": "http-api", "historyKind": "http-api",
+              "status": {k: v for k, v in status.items() if k != "historyEvents"}, "history": status["historyEvents"]}
+    assert all("EventId" not in event for event in record["history"])  # the view drops the sequence ids
+    path = tmp_path / "view.json"
+    path.write_text(json.dumps(record), encoding="utf-8")
+    code, report = replay_json(recorded, APP_DIR, "--from", str(path))
+    verdict = report["results"][0]
+    assert code == 0 and verdict["outcome"] == "ok" and any("best effort" in note for note in verdict["notes"])
+    app = changed_app(tmp_path, SEND_INFO + REQUEST, REQUEST + SEND_INFO)
+    code, report = replay_json(recorded, app, "--from", str(path))
+    verdict = report["results"][0]
+    assert code == 1 and verdict["outcome"] == "non-deterministic" and verdict["sequenceId"] == 0

@@ -54,6 +54,8 @@ def page(browser, board):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
     page.goto(board.url)  # sets the session cookie, then redirects to /instances
     yield page
     context.close()
@@ -279,3 +281,21 @@ def test_narrow_screen_keeps_the_list_usable(browser, board):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, width
     context.close()
+
+
+def test_actions_work_from_the_keyboard(page, board, app):
+    instance_id = running_approval(app)
+    open_instance(page, board, instance_id)
+    page.get_by_role("button", name="Suspend…").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Reason")).to_be_focused()  # focus moves into the confirmation
+    page.keyboard.press("Escape")
+    expect(page.locator("form.confirm")).to_have_count(0)
+    page.get_by_role("button", name="Suspend…").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.type("maintenance window")
+    page.keyboard.press("Tab")  # to the confirm button
+    page.keyboard.press("Enter")
+    expect(page.locator("#runtime-status")).to_have_text("Suspended", timeout=20000)
+    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").json()["runtimeStatus"] == "Suspended"
+    app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/terminate")

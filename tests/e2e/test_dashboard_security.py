@@ -67,7 +67,7 @@ def test_the_token_gives_a_session_and_the_key_never_reaches_the_browser(board, 
 def test_a_foreign_host_header_is_refused(board):
     headers = {**session(board), "Host": f"evil.example:{board.port}"}
     reply = get(f"{board.origin}/instances", headers=headers)
-    assert reply.status == 403 and b"not allowed" in reply.body
+    assert reply.status == 403 and b"does not name this host" in reply.body
 
 
 def test_cross_site_actions_are_refused_and_change_nothing(board, app):
@@ -127,3 +127,19 @@ def test_a_bulk_run_acts_only_on_its_dry_run_and_runs_once(board, app):
     assert b"5 done" in job.body
     assert app.get(f"/runtime/webhooks/durabletask/instances?instanceIdPrefix={prefix}").json() == []
     assert "bulk purge finished" in board.log()
+
+
+def test_an_oversized_form_is_refused(board):
+    headers = {**session(board), "Origin": board.origin, "HX-Request": "true"}
+    reply = post(f"{board.origin}/instance/x/action/raise-event", headers=headers,
+                 data=b"event_name=E&event_data=" + b"1" * (2 * 1024 * 1024))
+    assert reply.status == 413
+
+
+def test_a_bulk_plan_needs_a_filter_and_statuses_the_operation_allows(board):
+    headers = {**session(board), "Origin": board.origin, "HX-Request": "true"}
+    empty = post(f"{board.origin}/bulk/plan", headers=headers, data=b"operation=terminate&filter=")
+    assert empty.status == 400 and b"empty filter is refused" in empty.body
+    running = post(f"{board.origin}/bulk/plan", headers=headers,
+                   data=urllib.parse.urlencode({"operation": "purge", "filter": "status=Running"}).encode())
+    assert running.status == 400 and b"purge acts only on instances that are" in running.body

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from _app import app_host
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 MiB = 1024 * 1024
 
 
@@ -181,3 +181,11 @@ def test_a_huge_top_is_a_bounded_page(app: LocalHost) -> None:
         reply = app.get(f"{API}/instances?top={top}&showInput=false")
         assert reply.status == 200, (top, reply.body)
         assert len(reply.json()) <= 1000
+
+
+def test_testing_endpoints_refuse_non_finite_seconds(app: LocalHost) -> None:
+    for body in (b'{"timeout": NaN}', b'{"timeout": Infinity}', b'{"timeout": -1}', b'{"timeout": "5"}'):
+        reply = app.post("/admin/host/idle", raw=body, headers={"Content-Type": "application/json"})
+        assert reply.status == 400, body
+        assert "timeout" in reply.json()["error"]
+    assert app.post("/admin/host/idle", {"timeout": 5}).status == 200

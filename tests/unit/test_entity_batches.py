@@ -20,7 +20,7 @@ COUNTER_ID = entity_instance_id("Counter", "k")
 
 
 def counter(context: df.DurableEntityContext) -> None:
-    """add / get / fail / delete, as a user writes an entity."""
+    """Add / get / fail / delete, as a user writes an entity."""
     operation = context.operation_name
     if operation == "add":
         total = context.get_state(lambda: 0) + context.get_input()

@@ -21,11 +21,11 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDict
 
-from durable_local.dashboard import bulk_adapter as bulk
 from durable_local.dashboard import guard, jsonview, timeline
 from durable_local.dashboard.backend import Backend
 from durable_local.dashboard.filters import PAGE_SIZES, FilterError, InstanceFilter, format_time
 from durable_local.dashboard.jobs import Jobs
+from durable_local.manage import bulk
 from durable_local.manage.client import DurableClient
 from durable_local.manage.errors import CliError
 from durable_local.manage.parsing import RUNTIME_STATUSES
@@ -118,9 +118,11 @@ class Dashboard:
 
     # -- plumbing --------------------------------------------------------------------------------------
     def application(self) -> web.Application:
-        app = web.Application(middlewares=[guard.middleware(
-            token=self.config.token, bound_host=self.config.host, port=self.config.port,
-            allowed_hosts=self.config.allowed_hosts, cookie_name=f"durable_dashboard_{self.config.port}")])
+        app = web.Application(middlewares=[
+            server_timing,
+            guard.listener_rules(bound_host=self.config.host, allowed_hosts=self.config.allowed_hosts),
+            guard.middleware(token=self.config.token, cookie_name=f"durable_dashboard_{self.config.port}"),
+        ], client_max_size=guard.MAX_BODY_BYTES)
         app.router.add_get("/", self.home)
         app.router.add_get("/instances", self.instances_page)
         app.router.add_get("/instances/rows", self.instances_rows)
@@ -360,17 +362,26 @@ class Dashboard:
             except json.JSONDecodeError as error:
                 return self.error(f"The event body is not valid JSON: {error.msg}. Nothing was planned.", 400,
                                   fragment=True)
-        selection = bulk.BulkFilter(
-            tuple(flt.statuses), format_time(flt.created_from) if flt.created_from else None,
-            format_time(flt.created_to) if flt.created_to else None, flt.prefix or None, flt.name or None)
+        selection = bulk.BulkFilter(tuple(flt.statuses), flt.created_from, flt.created_to, flt.prefix or None,
+                                    flt.name or None)
+        if selection.is_empty() and not flt.text:
+            return self.error("Filter the list first: a bulk action acts on the filtered set, and an empty "
+                              "filter is refused rather than read as 'all'.", 400, fragment=True)
         try:
-            plan = await self.call(bulk.plan, self.config.client, operation, selection,
-                                   matches=flt.matches if flt.text else None)
+            if selection.is_empty():  # free text only: every instance the operation allows, then the text
+                selection = bulk.BulkFilter(bulk.runtime_statuses(operation, ()))
+            plan = await self.call(bulk.plan, self.config.client, operation, selection)
+        except bulk.BulkError as error:
+            return self.error(error.message, 400, fragment=True)
         except CliError as error:
             return self.error(error.message, 502, fragment=True)
+        if flt.text:  # free text on the id: the plan keeps only the ids that contain it
+            plan = bulk.BulkPlan(operation, [i for i in plan.instance_ids if flt.matches({"instanceId": i})],
+                                 plan.filter, plan.planned_at)
         planned = self.jobs.add_plan(plan, reason=str(form.get("reason") or ""), event_name=event_name,
                                      event_data=event_data)
-        return self.render("_bulk_plan.html", planned=planned, plan=plan, flt=flt, ids=plan.ids[:500],
+        return self.render("_bulk_plan.html", planned=planned, plan=plan, flt=flt, ids=plan.instance_ids[:500],
+                           allowed=bulk.ALLOWED_STATUSES[operation],
                            concurrency=DEFAULT_CONCURRENCY, max_concurrency=MAX_CONCURRENCY)
 
     async def bulk_run(self, request: web.Request) -> web.StreamResponse:
@@ -399,6 +410,20 @@ class Dashboard:
         job.cancel.set()
         actions_log.info("bulk %s cancel requested (job %s)", job.planned.plan.operation, job.id)
         return self.render("_bulk_job.html", job=job)
+
+
+@web.middleware
+async def server_timing(request: web.Request, handler: guard.Handler) -> web.StreamResponse:
+    """Each answer says how long the dashboard took to make it (`Server-Timing: app;dur=ms`), backend calls and
+    rendering included; the benchmark reads it, and so can the browser's developer tools."""
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        error.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        raise
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
 
 
 def _multi(query: str) -> MultiDict[str]:

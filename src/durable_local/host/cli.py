@@ -22,7 +22,7 @@ from durable_local.request_guard import DEFAULT_MAX_BODY_BYTES
 log = logging.getLogger("durable_local.host")
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
     host = subparsers.add_parser("host", help="run a function app on the local host",
                                  description="Run an Azure Functions Python v2 app locally.")
     commands = host.add_subparsers(dest="host_command", metavar="COMMAND", required=True)

@@ -70,6 +70,8 @@ def strip_json_comments(text: str) -> str:
 
 @dataclass
 class AppConfig:
+    """An app folder's host.json and local.settings.json, as the host reads them at start."""
+
     app_dir: Path
     host_json: dict[str, Any] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)

@@ -99,7 +99,7 @@ def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
     message = exception_message(error)
     stack = exception_stack(error)
     rpc_message = f"Result: Failure\nException: {message}\nStack: {stack}"
-    details = {
+    details: dict[str, Any] = {
         "$type": "System.Exception, System.Private.CoreLib", "ClassName": "System.Exception",
         "Message": f" {message}", "Data": None,
         "InnerException": {

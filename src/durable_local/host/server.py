@@ -164,16 +164,7 @@ class HostServer:
                                       "clock": "virtual" if engine.clock.virtual else "system",
                                       "workers": engine.functions.pids})
         if path.startswith("taskhubs/"):
-            hub = original[len("taskhubs/"):]
-            if request.method == "GET":
-                return web.json_response({"taskHub": hub, **engine.store.hub_summary(hub)})
-            if request.method == "DELETE":
-                if not self.testing:
-                    return _json_error(403, "deleting a task hub needs a host started with --testing")
-                counts = self.api.delete_task_hub(hub)
-                log.warning("deleted task hub %s: %s", hub, counts)
-                return web.json_response({"taskHub": hub, "deleted": counts})
-            return web.Response(status=405)
+            return self._task_hub_admin(request, original[len("taskhubs/"):])
         if is_raw_history_path(path):
             return raw_history_response(engine.store, self.api.hub, request, original)
         if (reply := await insights_api.handle(self.api, request, original)) is not None:
@@ -182,37 +173,64 @@ class HostServer:
             return await instance_purge.purge_instances(request, engine.store, self.api.hub)
         if not self.testing:
             return web.Response(status=404)
+        return await self._testing_admin(request, path)
+
+    def _task_hub_admin(self, request: web.Request, hub: str) -> web.StreamResponse:
+        """`GET` (row counts) or `DELETE` (testing hosts only) `/admin/host/taskhubs/{hub}`."""
+        if request.method == "GET":
+            return web.json_response({"taskHub": hub, **self.engine.store.hub_summary(hub)})
+        if request.method == "DELETE":
+            if not self.testing:
+                return _json_error(403, "deleting a task hub needs a host started with --testing")
+            counts = self.api.delete_task_hub(hub)
+            log.warning("deleted task hub %s: %s", hub, counts)
+            return web.json_response({"taskHub": hub, "deleted": counts})
+        return web.Response(status=405)
+
+    async def _testing_admin(self, request: web.Request, path: str) -> web.StreamResponse:
+        """The testing endpoints (`--testing`): advance the virtual clock, wait until idle, seed instances."""
         body = await self._body(request)
         if isinstance(body, web.Response):
             return body
-        if path == "clock/advance" and request.method == "POST":
-            if not engine.clock.virtual:
-                return _json_error(409, "the host runs on the system clock; start it with --clock virtual")
-            seconds, idle_timeout = _seconds(body, "seconds", 0), _seconds(body, "idleTimeout", 60)
-            if isinstance(seconds, web.Response) or isinstance(idle_timeout, web.Response):
-                return seconds if isinstance(seconds, web.Response) else idle_timeout  # type: ignore[return-value]
-            try:
-                now = await engine.advance(seconds, idle_timeout)
-            except TimeoutError as error:
-                return _json_error(504, str(error))
-            return web.json_response({"now": now.isoformat()})
-        if path == "idle" and request.method == "POST":
+        if request.method != "POST":
+            return web.Response(status=404)
+        if path == "clock/advance":
+            return await self._advance_clock(body)
+        if path == "idle":
             timeout = _seconds(body, "timeout", 30)
             if isinstance(timeout, web.Response):
                 return timeout
-            idle = await engine.wait_idle(timeout)
+            idle = await self.engine.wait_idle(timeout)
             return web.json_response({"idle": idle}, status=200 if idle else 504)
-        if path == "seed" and request.method == "POST":
-            items = body.get("instances")
-            if not isinstance(items, list):
-                return _json_error(400, "the body must be {\"instances\": [...]}")
-            try:
-                commit = seed_commit(items, engine.clock.now())
-            except SeedError as error:
-                return _json_error(400, str(error))
-            engine.commit(commit)
-            return web.json_response({"seeded": len(items)})
+        if path == "seed":
+            return self._seed(body)
         return web.Response(status=404)
+
+    async def _advance_clock(self, body: dict[str, Any]) -> web.StreamResponse:
+        engine = self.engine
+        if not engine.clock.virtual:
+            return _json_error(409, "the host runs on the system clock; start it with --clock virtual")
+        seconds, idle_timeout = _seconds(body, "seconds", 0), _seconds(body, "idleTimeout", 60)
+        if isinstance(seconds, web.Response):
+            return seconds
+        if isinstance(idle_timeout, web.Response):
+            return idle_timeout
+        try:
+            now = await engine.advance(seconds, idle_timeout)
+        except TimeoutError as error:
+            return _json_error(504, str(error))
+        return web.json_response({"now": now.isoformat()})
+
+    def _seed(self, body: dict[str, Any]) -> web.StreamResponse:
+        items = body.get("instances")
+        if not isinstance(items, list):
+            return _json_error(400, "the body must be {\"instances\": [...]}")
+        try:
+            commit = seed_commit(items, self.engine.clock.now())
+        except SeedError as error:
+            return _json_error(400, str(error))
+        self.engine.commit(commit)
+        return web.json_response({"seeded": len(items)})
 
     @staticmethod
     async def _body(request: web.Request) -> dict[str, Any] | web.Response:

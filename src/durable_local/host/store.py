@@ -34,16 +34,24 @@ from typing import IO, Any
 from durable_local.host.history import Event
 from durable_local.host.records import Commit, Instance, Message, RuntimeStatus, WorkItem
 from durable_local.host.schema import migrate
+from durable_local.host.wal_checkpointer import WalCheckpointer
 
 INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_time, last_updated_time, "
                     "completed_time, input, output, custom_status, parent_instance_id, parent_execution_id, "
                     "parent_sequence_id, history_length")
 CHECKPOINT_PAGES = 1_000  # SQLite's default automatic checkpoint threshold
-BULK_CHECKPOINT_PAGES = 16_384  # 64 MiB of 4 KiB pages, during bulk writes
+BULK_WAL_BYTES = 128 * 2**20  # during bulk writes, the WAL restarts once it is this large
 WAL_SIZE_LIMIT = 64 * 2**20
 PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
 PREFIX_RANGE_LIMIT = 5_000  # a prefix matching at most this many instances is read from its own index range
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 class StoreLockedError(RuntimeError):
@@ -101,6 +109,7 @@ class Store:
         self._lock_file: IO[str] | None = None
         self.prefix_range_limit = PREFIX_RANGE_LIMIT
         self._bulk_depth = 0
+        self._checkpointer: WalCheckpointer | None = None
         self._take_process_lock()
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -144,22 +153,32 @@ class Store:
     def bulk_writes(self) -> Iterator[None]:
         """Around many large transactions in a row (a purge by filter).
 
-        SQLite checkpoints the WAL into the database when a commit leaves it over 1,000 pages (4 MiB): during
-        a purge that is after almost every batch, and about a third of the purge's time. Here the threshold is
-        `BULK_CHECKPOINT_PAGES` (64 MiB), so each page rewritten by several batches is copied once; at the end
-        the WAL is checkpointed and truncated, so it does not stay large. Durability is unchanged: every
-        batch still commits to the WAL, which survives `kill -9`.
+        SQLite checkpoints the WAL into the database inside the commit that leaves it over 1,000 pages (4 MiB):
+        during a purge that is after almost every batch, and about a third of the purge's time, all on the
+        host's thread. Here the automatic checkpoint is off and a `WalCheckpointer` thread copies pages while
+        the batches go on; `bulk_pause` restarts the log when it passes `BULK_WAL_BYTES`, so it stays bounded;
+        at the end the WAL is checkpointed and truncated, so it does not stay large. Durability is unchanged:
+        every batch still commits to the WAL, which survives `kill -9`.
         """
         self._bulk_depth += 1
         if self._bulk_depth == 1:
-            self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = WalCheckpointer(self.path).start()
         try:
             yield
         finally:
             self._bulk_depth -= 1
             if self._bulk_depth == 0:
+                if self._checkpointer is not None:
+                    self._checkpointer.stop()
+                    self._checkpointer = None
                 self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def bulk_pause(self) -> None:
+        """Between bulk batches: once the WAL passes `BULK_WAL_BYTES`, finish the checkpoint so it restarts."""
+        if self._bulk_depth and _file_size(f"{self.path}-wal") > BULK_WAL_BYTES:
+            self.db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
 
     # -- instances -------------------------------------------------------------------------------------
     def get_instance(self, instance_id: str, hub: str | None = None) -> Instance | None:
@@ -254,13 +273,13 @@ class Store:
                     "VALUES (?,?,?,?,?,?)",
                     [(hub, m.instance_id, m.execution_id, m.visible_at, m.event_type,
                       json.dumps(m.event, separators=(",", ":"))) for m in commit.messages])
-            for item in commit.work_items:
+            for work in commit.work_items:
                 cursor = db.execute(
                     "INSERT INTO work_items (hub, instance_id, execution_id, sequence_id, name, input, "
                     "lease_owner) VALUES (?,?,?,?,?,?,?)",
-                    (hub, item.instance_id, item.execution_id, item.sequence_id, item.name, item.input,
-                     _lease(lease_owner, item.attempt) if lease_owner else None))
-                item.id = cursor.lastrowid
+                    (hub, work.instance_id, work.execution_id, work.sequence_id, work.name, work.input,
+                     _lease(lease_owner, work.attempt) if lease_owner else None))
+                work.id = cursor.lastrowid
         return commit.work_items
 
     # -- queries ---------------------------------------------------------------------------------------
@@ -373,7 +392,12 @@ class Store:
 
     def purge_batch(self, query: InstanceQuery, limit: int, hub: str | None = None) -> int:
         """Purge up to `limit` instances matching `query` (ids only are read), in one transaction."""
+        return len(self.purge_batch_ids(query, limit, hub))
+
+    def purge_batch_ids(self, query: InstanceQuery, limit: int, hub: str | None = None) -> list[str]:
+        """`purge_batch`, answering the IDs it purged."""
         hub = hub or self.hub
+        self.bulk_pause()
         with self.transaction() as db:
             ids: list[str] = []
             if query.prefix and self._prefix_is_narrow(hub, query.prefix):
@@ -389,7 +413,8 @@ class Store:
                     if len(ids) >= limit:
                         break
             ids.sort()  # deletes in key order touch each page of instances and history once
-            return self._delete(db, hub, ids[:limit])
+            self._delete(db, hub, ids[:limit])
+            return ids[:limit]
 
     def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
                      hub: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:

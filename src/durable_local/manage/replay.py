@@ -169,6 +169,7 @@ def raw_from_http_view(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "EventId": sid,
                         "Timestamp": when,
                         "Name": item.get("FunctionName"),
+                        "Version": "",
                         "Input": item.get("Input"),
                     },
                 )
@@ -179,13 +180,15 @@ def raw_from_http_view(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "EventId": -1,
                 "Timestamp": stamp,
                 "TaskScheduledId": sid,
-                "Result": result if result is None or isinstance(result, str) else json.dumps(result),
+                "Result": None if result is None else json.dumps(result),  # the view parsed the JSON text
             }
             if "Reason" in item:
                 done.update(Reason=item.get("Reason"), Details=item.get("Details"))
             raw.append((stamp, order, done))
         elif kind in ("TaskScheduled", "SubOrchestrationInstanceCreated", "TimerCreated"):
-            raw.append((stamp, order, {**_strip(item), "EventType": EventType[kind], "EventId": ids[id(item)]}))
+            raw.append(
+                (stamp, order, {"Version": "", **_strip(item), "EventType": EventType[kind], "EventId": ids[id(item)]})
+            )
         elif kind == "TimerFired":
             fire_at = item.get("FireAt")
             match = next((t for t in timers if t.get("FireAt") == fire_at), None)
@@ -197,6 +200,7 @@ def raw_from_http_view(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row = {**_strip(item), "EventType": EventType[kind], "EventId": -1}
             if kind == "ExecutionStarted":
                 row["Name"] = row.pop("FunctionName", None)
+                row.setdefault("Version", "")
             raw.append((stamp, order, row))
     raw.sort(key=lambda triple: (triple[0], triple[1]))
     rebuilt: list[dict[str, Any]] = []
