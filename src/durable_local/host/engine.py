@@ -200,7 +200,7 @@ class Engine:
             await asyncio.sleep(0.5)
         finally:
             self._episode_ids.difference_update(instance_ids)
-            self._batches.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._batches.discard(asyncio.current_task())
             self._wakeup.set()
 
     async def _sleep(self, deadline: datetime | None) -> None:

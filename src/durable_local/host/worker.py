@@ -17,6 +17,7 @@ The worker ignores Ctrl+C (the host stops it by closing the socket) and exits as
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -62,10 +63,13 @@ class WorkerServer:
                 if (running := self.tasks.get(header["c"])) is not None:
                     running.cancel()
             else:
-                request_id = header["id"]
+                request_id: int = header["id"]
                 task = asyncio.create_task(self._run(kind, header, parts))
                 self.tasks[request_id] = task
-                task.add_done_callback(lambda _, key=request_id: self.tasks.pop(key, None))
+                task.add_done_callback(functools.partial(self._forget, request_id))
+
+    def _forget(self, request_id: int, _: asyncio.Task[None]) -> None:
+        self.tasks.pop(request_id, None)
 
     def _orchestrate(self, header: dict[str, Any], parts: list[bytes]) -> None:
         results: list[dict[str, str]] = []
