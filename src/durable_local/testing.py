@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
-from durable_local.vocabulary import DURABLE_API, TERMINAL_STATUSES
+from durable_local.vocabulary import CONTINUATION_HEADER, DURABLE_API, TERMINAL_STATUSES
 
 T = TypeVar("T")
 
@@ -215,7 +215,7 @@ class DurableHttpClient:
 
     def list(self, continuation_token: str | None = None, **query: Any) -> Response:
         """One page of `GET instances` (filters as query parameters; the next page's token in a header)."""
-        headers = {"x-ms-continuation-token": continuation_token} if continuation_token else None
+        headers = {CONTINUATION_HEADER: continuation_token} if continuation_token else None
         return self._api("GET", "instances", query=query, headers=headers)
 
     def list_all(self, **query: Any) -> builtins.list[dict[str, Any]]:
@@ -227,7 +227,7 @@ class DurableHttpClient:
             if reply.status != 200:
                 raise RuntimeError(f"listing instances -> {reply.status}: {reply.body.decode(errors='replace')}")
             found += reply.json()
-            token = reply.header("x-ms-continuation-token")
+            token = reply.header(CONTINUATION_HEADER)
             if not token:
                 return found
 

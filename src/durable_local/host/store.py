@@ -40,7 +40,7 @@ INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_ti
                     "completed_time, input, output, custom_status, parent_instance_id, parent_execution_id, "
                     "parent_sequence_id, history_length")
 CHECKPOINT_PAGES = 1_000  # SQLite's default automatic checkpoint threshold
-BULK_WAL_BYTES = 128 * 2**20  # during bulk writes, the WAL restarts once it is this large
+BULK_WAL_BYTES = 512 * 2**20  # during bulk writes, the WAL restarts once it is this large
 WAL_SIZE_LIMIT = 64 * 2**20
 PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
@@ -177,8 +177,9 @@ class Store:
 
     def bulk_pause(self) -> None:
         """Between bulk batches: once the WAL passes `BULK_WAL_BYTES`, finish the checkpoint so it restarts."""
-        if self._bulk_depth and _file_size(f"{self.path}-wal") > BULK_WAL_BYTES:
-            self.db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        if self._checkpointer is not None and _file_size(f"{self.path}-wal") > BULK_WAL_BYTES:
+            with self._checkpointer.lock:  # the thread's own checkpoint would keep the log from restarting
+                self.db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
 
     # -- instances -------------------------------------------------------------------------------------
     def get_instance(self, instance_id: str, hub: str | None = None) -> Instance | None:

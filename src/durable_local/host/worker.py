@@ -63,12 +63,12 @@ class WorkerServer:
                 if (running := self.tasks.get(header["c"])) is not None:
                     running.cancel()
             else:
-                request_id: int = header["id"]
+                request_id = header["id"]
                 task = asyncio.create_task(self._run(kind, header, parts))
                 self.tasks[request_id] = task
                 task.add_done_callback(functools.partial(self._forget, request_id))
 
-    def _forget(self, request_id: int, _: asyncio.Task[None]) -> None:
+    def _forget(self, request_id: int, _task: asyncio.Task[None]) -> None:
         self.tasks.pop(request_id, None)
 
     def _orchestrate(self, header: dict[str, Any], parts: list[bytes]) -> None:
