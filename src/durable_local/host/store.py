@@ -281,9 +281,10 @@ class Store:
             keys = self._keys(PRIMARY_KEY, where, args, top + 1)
         elif len(ranges) == 1 and not query.prefix:
             # one range walked in order, no prefix to test: (nearly) every entry read is on the page
-            where, args = self._where(hub, query, ranges if ranges[0] else (), after)
+            status = ranges[0]
+            where, args = self._where(hub, query, (status,) if status else (), after)
             found = [_instance(row) for row in self.db.execute(
-                f"SELECT {INSTANCE_COLUMNS} FROM instances {self._walk_index(query, ranges[0])} WHERE {where} "
+                f"SELECT {INSTANCE_COLUMNS} FROM instances {self._walk_index(query, status)} WHERE {where} "
                 "ORDER BY created_time, instance_id LIMIT ?", (*args, top + 1))]
             page = found[:top]
             more = len(found) > top
