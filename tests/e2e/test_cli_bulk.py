@@ -76,7 +76,7 @@ def test_purge_summary_and_raise_event_with_data(app, durable):
         app.wait_for_status(instance_id, {"Running"})
     sent = durable.ok("bulk", "raise-event", "--id", *waiting, "--event-name", "ApprovalEvent",
                       "--event-data", json.dumps({"approved": True}), "--yes", "--rate", "50")
-    assert sent.out.startswith("Sent the event 3 of 3 instances")
+    assert sent.out.startswith("Raised the event on 3 of 3 instances")
     for instance_id in waiting:
         assert app.wait_for_status(instance_id)["output"]["outcome"] == "Approved"
 

@@ -31,7 +31,7 @@ from durable_local.manage.output import Progress, confirm
 from durable_local.manage.parsing import event_name, format_datetime, parse_json_value, positive_int
 
 PAST_TENSE = {"terminate": "terminated", "suspend": "suspended", "resume": "resumed", "rewind": "rewound",
-              "restart": "restarted", "purge": "purged", "raise-event": "sent the event"}
+              "restart": "restarted", "purge": "purged", "raise-event": "raised the event on"}
 SHOWN_IDS = 20
 BAR_WIDTH = 30
 EXIT_INTERRUPTED = 130
@@ -78,7 +78,7 @@ def _show_plan(ctx: Context, plan: bulk.BulkPlan) -> None:
                            "count": plan.count, "createdTimeTo": pinned, "instanceIds": plan.instance_ids})
         return
     if not plan.count:
-        ctx.out.line(f"No instances match; nothing would be {verb} (dry run).")
+        ctx.out.line("No instances match; nothing would change (dry run).")
         return
     what = "would get the event" if plan.operation == "raise-event" else f"would be {verb}"
     ctx.out.line(f"{plan.count} instances {what} (dry run; nothing was changed"
@@ -139,12 +139,12 @@ def bulk_operation(ctx: Context) -> int:
         if ctx.out.json:
             ctx.out.emit_json(bulk.BulkReport(args.operation, 0, [], False, 0.0).as_json())
         else:
-            ctx.out.line(f"No instances match; nothing {verb}.")
+            ctx.out.line("No instances match; nothing changed.")
         return EXIT_OK
     action = "raise the event on" if args.operation == "raise-event" else args.operation
     if not confirm(f"{action.capitalize()} {plan.count} instances{ctx.in_hub()}?", assume_yes=args.yes,
                    what=f"{action} {plan.count} instances"):
-        raise CliError(f"aborted; nothing was {verb}")
+        raise CliError("aborted; nothing was changed")
     report, interrupted = _execute(ctx, plan, event_data)
     for failure in report.failures():
         sys.stderr.write(f"failed: {failure.instance_id}: {failure.reason}\n")
