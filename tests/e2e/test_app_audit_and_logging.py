@@ -39,16 +39,12 @@ def audit_records(app, **match: object) -> list[dict]:
 
 
 def eventually_one_record(app, timeout: float = 15, **match: object) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        records = audit_records(app, **match)
-        if records:
-            time.sleep(0.2)  # a duplicate would be written right after the first
-            records = audit_records(app, **match)
-            assert len(records) == 1, records
-            return records[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no audit record matching {match}:\n{app.log()[-2000:]}")
+    eventually(lambda: audit_records(app, **match), timeout=timeout,
+               message=lambda: f"an audit record matching {match}:\n{app.log()[-2000:]}")
+    time.sleep(0.2)  # a duplicate would be written right after the first
+    records = audit_records(app, **match)
+    assert len(records) == 1, records
+    return records[0]
 
 
 def running(app, prefix: str) -> str:

@@ -3,6 +3,7 @@ actions refused, the system key never sent to the browser, bad action input refu
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 
@@ -143,3 +144,32 @@ def test_a_bulk_plan_needs_a_filter_and_statuses_the_operation_allows(board):
     running = post(f"{board.origin}/bulk/plan", headers=headers,
                    data=urllib.parse.urlencode({"operation": "purge", "filter": "status=Running"}).encode())
     assert running.status == 400 and b"purge acts only on instances that are" in running.body
+
+
+def test_a_huge_payload_is_truncated_with_a_download_of_the_whole(board, app):
+    headers = session(board)
+    big = {"rows": ["x" * 100 for _ in range(1000)]}
+    instance_id = unique("big")
+    app.seed([{"instanceId": instance_id, "name": "Big", "runtimeStatus": "Completed", "input": big}])
+    page = get(f"{board.origin}/instance/{instance_id}", headers=headers).body.decode()
+    assert "Large payload (" in page and "the first 64 KiB are shown" in page
+    assert len(page) < 200_000
+    download = get(f"{board.origin}/instance/{instance_id}/payload/input", headers=headers)
+    assert download.status == 200 and "attachment" in (download.header("Content-Disposition") or "")
+    assert json.loads(download.body) == big
+
+
+def test_restart_and_purge_of_a_finished_instance(board, app):
+    headers = {**session(board), "Origin": board.origin, "HX-Request": "true"}
+    instance_id = start(app, "HelloWorld", {"name": "again"}, unique("hello"))
+    app.wait_for_status(instance_id, {"Completed"})
+    base = f"{board.origin}/instance/{instance_id}/action"
+    restarted = post(f"{base}/restart", headers=headers)
+    assert restarted.status == 200 and b"restarted as instance" in restarted.body
+    app.wait_for_status(instance_id, {"Completed"})
+    purged = post(f"{base}/purge", headers=headers)
+    assert purged.status == 200 and b"purged instance" in purged.body
+    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").status == 404
+    again = post(f"{base}/purge", headers=headers)
+    assert again.status == 200 and b"refused: HTTP 404" in again.body
+    assert f"purge '{instance_id}': ok" in board.log()

@@ -9,6 +9,8 @@ from durable_local.host.json_input import MAX_JSON_DEPTH, JsonInputError, json_d
 
 
 class BrokenStr(Exception):
+    """An exception whose `__str__` raises."""
+
     def __str__(self) -> str:
         raise RuntimeError("no")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from durable_local.dashboard import summary as summary_module
 from durable_local.dashboard.filters import InstanceFilter, format_time
-from durable_local.manage.client import CONTINUATION_HEADER, DurableClient, InstanceQuery
+from durable_local.manage.client import DurableClient, InstanceQuery
 from durable_local.manage.errors import CliError
-from durable_local.vocabulary import DURABLE_API
+from durable_local.vocabulary import CONTINUATION_HEADER, DURABLE_API
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import signal
 import sys
 import webbrowser
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from durable_local.manage.client import DEFAULT_BASE_URL, DurableClient
 from durable_local.manage.context import BASE_URL_ENV, SYSTEM_KEY_ENV, check_base_url
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PORT = 7080
 
 
-def add_command(subparsers: argparse._SubParsersAction) -> None:
+def add_command(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Register `durable dashboard` on the `durable` parser."""
     parser = subparsers.add_parser(
         "dashboard",

@@ -8,12 +8,13 @@ Pages: `/instances` (filters in the URL), `/instances/rows` and `/instances/summ
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
 import urllib.parse
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from multidict import MultiDict
 
 from durable_local.dashboard import guard, jsonview, timeline
 from durable_local.dashboard.backend import Backend
-from durable_local.dashboard.filters import PAGE_SIZES, FilterError, InstanceFilter, format_time
+from durable_local.dashboard.filters import PAGE_SIZES, FilterError, InstanceFilter
 from durable_local.dashboard.jobs import Jobs
 from durable_local.manage import bulk
 from durable_local.manage.client import DurableClient
@@ -85,6 +86,7 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["excerpt"] = timeline.excerpt
     env.filters["span"] = timeline.format_span
+    env.filters["element_id"] = lambda value: "i" + hashlib.sha256(str(value).encode()).hexdigest()[:16]
     env.globals["STATUSES"] = RUNTIME_STATUSES
     env.globals["PAGE_SIZES"] = PAGE_SIZES
     return env
@@ -216,8 +218,12 @@ class Dashboard:
             return self.error(str(error), 400, fragment=True)
         except CliError as error:
             return self.error(error.message, 502, fragment=True)
-        return self.render("_summary.html", flt=flt, summary=result, bucket_width=_bucket_width(result),
-                           format_time=format_time)
+        def bucket_query(bucket: Any) -> str:
+            """The filter narrowed to one histogram bucket (a click on its bar shows those instances)."""
+            end = bucket.start + result.bucket_size - timedelta(seconds=1)
+            return replace(flt, created_from=bucket.start, created_to=end).query_string(page=False)
+
+        return self.render("_summary.html", flt=flt, summary=result, bucket_query=bucket_query)
 
     # -- one instance ----------------------------------------------------------------------------------
     async def _instance_context(self, instance_id: str) -> dict[str, Any] | None:
@@ -429,10 +435,6 @@ async def server_timing(request: web.Request, handler: guard.Handler) -> web.Str
 def _multi(query: str) -> MultiDict[str]:
     """A query string as a MultiDict (repeated `status` kept), for `InstanceFilter.from_query`."""
     return MultiDict(urllib.parse.parse_qsl(query, keep_blank_values=True))
-
-
-def _bucket_width(result: Any) -> float:
-    return 100.0 / max(len(result.buckets), 1)
 
 
 def _failure(output: Any) -> dict[str, str]:

@@ -23,12 +23,12 @@ Clients detect the endpoint at run time (404 on another backend) and fall back t
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
 from durable_local.host.history import parse_time, to_micros
+from durable_local.host.json_input import JsonInputError, parse_json_body
 from durable_local.host.records import TERMINAL_STATUSES, RuntimeStatus
 from durable_local.host.store import InstanceQuery, Store
 
@@ -81,9 +81,9 @@ async def purge_instances(request: web.Request, store: Store, default_hub: str) 
     if request.method != "POST":
         return web.Response(status=405)
     try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        return _error("the body is not valid JSON")
+        body = parse_json_body(await request.read() or b"null")
+    except JsonInputError as error:  # not JSON, or nested deeper than the host accepts
+        return _error(str(error))
     if not isinstance(body, dict) or set(body) - {"instanceIds", "runtimeStatus", "filter", "limit"} or (
             ("instanceIds" in body) == ("filter" in body)):
         return _error('the body must be {"instanceIds": [...]} or {"filter": {...}, "limit": n}, with an '

@@ -30,12 +30,11 @@ from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import unquote
 
-import azure.functions as func
 from aiohttp import web
-from azure.functions.http import HttpResponseConverter
 from multidict import CIMultiDict
 
-from durable_local.host import insights_api, instance_purge, invoke
+from durable_local.host import insights_api, instance_purge
+from durable_local.host.calls import HttpCall
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
@@ -108,41 +107,20 @@ class HostServer:
                            route_values: dict[str, str]) -> web.StreamResponse:
         # The host joins repeated query values and headers with commas before the worker sees them
         # (azure-functions-host GrpcMessageConversionExtensions.ToRpcHttp).
-        http_request = func.HttpRequest(
-            method=request.method, url=str(request.url), headers=_joined(request.headers),
-            params=_joined(request.query), route_params=route_values, body=await request.read())
-        kwargs = invoke.arguments(info, http_request, self.engine.client_json, self.engine.app_dir)
-        log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
-                 "APIs.')", info.name)
+        call = HttpCall(method=request.method, url=str(request.url), headers=_joined(request.headers),
+                        params=_joined(request.query), route_params=route_values, body=await request.read())
         try:
-            result = await until_disconnected(request, invoke.call(info, kwargs, self.engine.executor))
+            reply = await until_disconnected(request, self.engine.functions.http(info.name, call))
         except ClientGone:
             log.info("Executed 'Functions.%s' (Cancelled: the client disconnected)", info.name)
             return web.Response(status=499)
-        except Exception:
-            log.exception("Executed 'Functions.%s' (Failed)", info.name)
+        except Exception as error:  # the worker running it died
+            log.error("Executed 'Functions.%s' (Failed): %s", info.name, error)
             return web.Response(status=500)
-        return self._http_result(info, result)
-
-    @staticmethod
-    def _http_result(info: FunctionInfo, result: Any) -> web.StreamResponse:
-        """Encode the result with the library's own `HttpResponseConverter`, as the worker does: content-type
-        from mimetype (charset only for text/*), every Set-Cookie kept."""
-        if not isinstance(result, func.HttpResponse | str):
-            log.error("Function '%s' returned %r; an HTTP function must return an HttpResponse or a str",
-                      info.name, type(result).__name__)
-            return web.Response(status=500)
-        datum = HttpResponseConverter.encode(result, expected_type=None)
-        if datum.type == "string":
-            return web.Response(status=200, text=datum.value)
-        value = datum.value
         headers: CIMultiDict[str] = CIMultiDict()
-        for name, header in value["headers"].items():
-            headers.add(name, header.value)
-        for cookie in value["cookies"] or []:
-            for morsel in cookie.values():
-                headers.add("Set-Cookie", morsel.OutputString())
-        return web.Response(status=int(value["status_code"].value), body=value["body"].value, headers=headers)
+        for name, value in reply.headers:
+            headers.add(name, value)
+        return web.Response(status=reply.status, body=reply.body, headers=headers)
 
     # -- admin -----------------------------------------------------------------------------------------
     async def run_function(self, request: web.Request, name: str) -> web.StreamResponse:
@@ -167,10 +145,11 @@ class HostServer:
         """An activity run by hand: its input is the body's `input` text, decoded as the SDK decodes it."""
         self.engine.enter_busy()
         try:
-            kwargs = invoke.arguments(info, invoke.decode_activity_input(input_text), self.engine.client_json,
-                                      self.engine.app_dir)
-            await invoke.call(info, kwargs, self.engine.executor)
-            log.info("Executed 'Functions.%s' (Succeeded)", info.name)
+            outcome = await self.engine.functions.activity(info.name, input_text, f"Functions.{info.name} (admin)")
+            if outcome.ok:
+                log.info("Executed 'Functions.%s' (Succeeded)", info.name)
+            else:
+                log.error("Executed 'Functions.%s' (Failed): %s", info.name, outcome.reason)
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
         finally:
@@ -182,7 +161,8 @@ class HostServer:
         if path == "status" and request.method == "GET":
             return web.json_response({"state": "Running", "taskHub": self.api.hub,
                                       "now": engine.clock.now().isoformat(),
-                                      "clock": "virtual" if engine.clock.virtual else "system"})
+                                      "clock": "virtual" if engine.clock.virtual else "system",
+                                      "workers": engine.functions.pids})
         if path.startswith("taskhubs/"):
             return self._task_hub_admin(request, original[len("taskhubs/"):])
         if is_raw_history_path(path):
@@ -301,7 +281,8 @@ class ClientGone(Exception):
 async def until_disconnected(request: web.Request, work: Awaitable[Any], poll: float = 0.25) -> Any:
     """Await `work`, cancelling it when the client disconnects (a start-and-wait stops polling then).
 
-    A sync function in a worker thread cannot be stopped; its result is dropped."""
+    An async function is cancelled in its worker process too; a sync function in a worker thread cannot be
+    stopped: its result is dropped."""
     task = asyncio.ensure_future(work)
     while True:
         done, _ = await asyncio.wait({task}, timeout=poll)

@@ -8,6 +8,10 @@ Rules that make a killed host lose nothing that was committed:
   (`apply`). An orchestration step is therefore applied exactly once; a crash before commit replays it.
 - Activity work items are leased to the running host; on start every unfinished item is leased again and
   re-run (at-least-once, as on Azure). An activity's result and the deletion of its work item commit together.
+  The lease owner column holds `{host id}:{attempt}`: the attempt counts the runs of the item that did not
+  finish (the host or worker process died under it), so a work item that keeps killing its process is failed
+  after a few attempts instead of being retried forever (see `durable_local.host.engine`). The counter lives in
+  the existing column rather than a new one so that this store needs no schema change.
 - One host process owns a store file at a time (an exclusive lock on `<store>.lock`).
 - The schema is versioned (`PRAGMA user_version`); opening a store migrates it in place (`schema.py`).
 
@@ -36,7 +40,7 @@ INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_ti
                     "completed_time, input, output, custom_status, parent_instance_id, parent_execution_id, "
                     "parent_sequence_id, history_length")
 CHECKPOINT_PAGES = 1_000  # SQLite's default automatic checkpoint threshold
-BULK_WAL_BYTES = 128 * 2**20  # during bulk writes, the WAL restarts once it is this large
+BULK_WAL_BYTES = 512 * 2**20  # during bulk writes, the WAL restarts once it is this large
 WAL_SIZE_LIMIT = 64 * 2**20
 PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
@@ -66,6 +70,19 @@ class InstanceQuery:
     updated_from: int | None = None  # last update (an entity's last operation) from / to
     updated_to: int | None = None
     name: str | None = None  # an orchestrator name (a local-host extension: the Durable HTTP API has none)
+
+
+def _lease(owner: str, attempt: int) -> str:
+    """The lease owner column's value: the leasing host and the attempt (see the module docstring)."""
+    return f"{owner}:{attempt}"
+
+
+def lease_attempt(value: str | None) -> int:
+    """The attempt recorded in a lease owner column; 0 for an item never leased, 1 for a bare host id."""
+    if not value:
+        return 0
+    _, _, attempt = value.rpartition(":")
+    return int(attempt) if attempt.isdigit() else 1
 
 
 def _instance(row: Sequence[Any]) -> Instance:
@@ -160,8 +177,9 @@ class Store:
 
     def bulk_pause(self) -> None:
         """Between bulk batches: once the WAL passes `BULK_WAL_BYTES`, finish the checkpoint so it restarts."""
-        if self._bulk_depth and _file_size(f"{self.path}-wal") > BULK_WAL_BYTES:
-            self.db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        if self._checkpointer is not None and _file_size(f"{self.path}-wal") > BULK_WAL_BYTES:
+            with self._checkpointer.lock:  # the thread's own checkpoint would keep the log from restarting
+                self.db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
 
     # -- instances -------------------------------------------------------------------------------------
     def get_instance(self, instance_id: str, hub: str | None = None) -> Instance | None:
@@ -202,13 +220,21 @@ class Store:
 
     # -- activity work items ---------------------------------------------------------------------------
     def lease_all_work(self, owner: str, expires: int) -> list[WorkItem]:
-        """Lease every unfinished work item to this host (at start: re-run what a dead host left)."""
+        """Lease every unfinished work item to this host (at start: re-run what a dead host left), counting
+        the attempt: an item that was leased before was interrupted once more."""
         with self.transaction() as db:
-            db.execute("UPDATE work_items SET lease_owner=?, lease_expires=? WHERE hub=?",
-                       (owner, expires, self.hub))
-            rows = db.execute("SELECT id, instance_id, execution_id, sequence_id, name, input FROM work_items "
-                              "WHERE hub=? ORDER BY id", (self.hub,)).fetchall()
-        return [WorkItem(row[1], row[2], row[3], row[4], row[5], row[0]) for row in rows]
+            rows = db.execute("SELECT id, instance_id, execution_id, sequence_id, name, input, lease_owner "
+                              "FROM work_items WHERE hub=? ORDER BY id", (self.hub,)).fetchall()
+            items = [WorkItem(row[1], row[2], row[3], row[4], row[5], row[0], lease_attempt(row[6]) + 1)
+                     for row in rows]
+            db.executemany("UPDATE work_items SET lease_owner=?, lease_expires=? WHERE id=?",
+                           [(_lease(owner, item.attempt), expires, item.id) for item in items])
+        return items
+
+    def record_attempt(self, item: WorkItem, owner: str) -> None:
+        """Remember the item's attempt (after a crash of the process running it, or to undo one at a stop)."""
+        with self.transaction() as db:
+            db.execute("UPDATE work_items SET lease_owner=? WHERE id=?", (_lease(owner, item.attempt), item.id))
 
     # -- the one write path ----------------------------------------------------------------------------
     def apply(self, commit: Commit, lease_owner: str | None = None) -> list[WorkItem]:
@@ -253,7 +279,7 @@ class Store:
                     "INSERT INTO work_items (hub, instance_id, execution_id, sequence_id, name, input, "
                     "lease_owner) VALUES (?,?,?,?,?,?,?)",
                     (hub, work.instance_id, work.execution_id, work.sequence_id, work.name, work.input,
-                     lease_owner))
+                     _lease(lease_owner, work.attempt) if lease_owner else None))
                 work.id = cursor.lastrowid
         return commit.work_items
 

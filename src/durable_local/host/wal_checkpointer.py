@@ -29,6 +29,7 @@ class WalCheckpointer:
         self.path = path
         self._wal = Path(f"{path}-wal")
         self._stop = threading.Event()
+        self.lock = threading.Lock()  # held during each checkpoint; the writer takes it to restart the log
         self._thread = threading.Thread(target=self._run, name=f"wal-checkpointer {path.name}", daemon=True)
 
     def start(self) -> WalCheckpointer:
@@ -45,7 +46,8 @@ class WalCheckpointer:
             db.execute("PRAGMA busy_timeout=5000")
             while not self._stop.wait(POLL_SECONDS):
                 if self._wal_bytes() >= START_BYTES:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    with self.lock:
+                        db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error:
             log.exception("the WAL checkpointer of %s stopped; the next checkpoint catches up", self.path)
         finally:
