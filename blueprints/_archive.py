@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ import aiohttp
 import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError
 
-from blueprints._bulk_actions import Outcome, purge_terminal
+from blueprints._bulk_actions import Outcome, purge_all
 from blueprints._instances import management_payload
 from blueprints._management_api import task_hub
 from blueprints._status import TERMINAL_STATUSES
@@ -152,7 +153,8 @@ async def read_one(reader: _Reader, instance_id: str) -> tuple[str, dict[str, An
 
 
 async def archive_then_purge(client: df.DurableOrchestrationClient, instance_ids: list[str], run_id: str,
-                             batch: int, container: str) -> ArchiveResult:
+                             batch: int, container: str,
+                             excluded: Callable[[str | None], bool] = lambda name: False) -> ArchiveResult:
     """Archive the terminal ones of `instance_ids` in one blob; purge them only once the blob is written."""
     hub = task_hub(client)
     now = datetime.now(UTC)
@@ -175,6 +177,9 @@ async def archive_then_purge(client: df.DurableOrchestrationClient, instance_ids
                 result.outcomes.append(Outcome(instance_id, "failed", error))
             elif found is None:
                 result.outcomes.append(Outcome(instance_id, "skipped", "no such instance (already purged?)"))
+            elif excluded(found["status"].get("name")):
+                result.outcomes.append(Outcome(instance_id, "skipped",
+                                               f"it is a management orchestration ({found['status'].get('name')})"))
             elif (status := found["status"].get("runtimeStatus")) not in TERMINAL_STATUSES:
                 result.outcomes.append(Outcome(instance_id, "skipped",
                                                f"it is {status}; only finished instances are purged"))
@@ -193,9 +198,6 @@ async def archive_then_purge(client: df.DurableOrchestrationClient, instance_ids
             return result
         result.blob = name
 
-        async def purge(instance_id: str) -> Outcome:
-            async with limit:
-                return await purge_terminal(session, client, instance_id)
-
-        result.outcomes += await asyncio.gather(*(purge(line["status"]["instanceId"]) for line in lines))
+        result.outcomes += await purge_all(session, client, [line["status"]["instanceId"] for line in lines],
+                                           ARCHIVE_CONCURRENCY)
     return result

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import azure.durable_functions as df
@@ -202,9 +202,50 @@ async def act_on_all(client: df.DurableOrchestrationClient, instance_ids: list[s
     limit = asyncio.Semaphore(max(1, concurrency))
     connector = aiohttp.TCPConnector(limit=max(1, concurrency))
     async with aiohttp.ClientSession(timeout=_TIMEOUT, connector=connector) as session:
+        if options.operation == "purge" and not options.check_names:
+            return await purge_all(session, client, instance_ids, concurrency)
 
         async def one(instance_id: str) -> Outcome:
             async with limit:
                 return await act(session, client, instance_id, options)
 
         return list(await asyncio.gather(*(one(instance_id) for instance_id in instance_ids)))
+
+
+def host_admin_url(client: df.DurableOrchestrationClient, path: str) -> str:
+    """A local-host extension endpoint (`/admin/host/{path}`) on the origin of the binding's URLs, same task hub."""
+    parts = urlsplit(management_payload(client, "x")["statusQueryGetUri"])
+    hub = dict(parse_qsl(parts.query)).get("taskHub", "")
+    return urlunsplit((parts.scheme, parts.netloc, f"/admin/host/{path}", urlencode({"taskHub": hub}), ""))
+
+
+async def purge_listed(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient,
+                       instance_ids: list[str]) -> list[Outcome] | None:
+    """Purge the terminal ones of `instance_ids` in one request to the local host's list purge
+    (`POST /admin/host/purge-instances`, which checks each status in the purging transaction); None when the
+    backend has no such endpoint (then purge one by one with `purge_terminal`)."""
+    body = {"instanceIds": instance_ids, "runtimeStatus": sorted(TERMINAL_STATUSES)}
+    async with session.post(host_admin_url(client, "purge-instances"), json=body) as reply:
+        answer = await reply.json(content_type=None) if reply.content_type == "application/json" else None
+        if reply.status != 200 or not isinstance(answer, dict) or "purged" not in answer:
+            return None
+    outcomes = [Outcome(i, "done") for i in answer["purged"]]
+    outcomes += [Outcome(i, "skipped", f"it is {status}; only finished instances are purged")
+                 for i, status in (answer.get("kept") or {}).items()]
+    outcomes += [Outcome(i, "skipped", "no such instance (already purged?)") for i in answer.get("notFound") or []]
+    return outcomes
+
+
+async def purge_all(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient, instance_ids: list[str],
+                    concurrency: int) -> list[Outcome]:
+    """Purge the terminal ones of `instance_ids`: in one request on the local host, else one by one."""
+    listed = await purge_listed(session, client, instance_ids) if instance_ids else []
+    if listed is not None:
+        return listed
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(instance_id: str) -> Outcome:
+        async with limit:
+            return await purge_terminal(session, client, instance_id)
+
+    return list(await asyncio.gather(*(one(instance_id) for instance_id in instance_ids)))

@@ -307,7 +307,8 @@ async def bulk_apply(request: dict[str, Any], client: df.DurableOrchestrationCli
     ids = list(request["instanceIds"])
     container = archive_container()
     if options.operation == "purge" and container:
-        archived = await archive_then_purge(client, ids, options.bulk_instance_id, int(request["page"]), container)
+        archived = await archive_then_purge(client, ids, options.bulk_instance_id, int(request["page"]), container,
+                                            excluded=is_management_orchestration)
         outcomes = archived.outcomes
     else:
         outcomes = await act_on_all(client, ids, options, int(request["concurrency"]))

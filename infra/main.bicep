@@ -74,6 +74,8 @@ param purgeRuntimeStatuses string = 'Completed'
 @description('RETENTION_DAYS, whole days; a string so azd can pass it from the environment.')
 param retentionDays string = '30'
 param purgeWindowHours int = 24
+@description('PURGE_MAX_WINDOW_HOURS: the widest a retention purge window grows to while windows purge fast.')
+param purgeMaxWindowHours int = 8760
 @description('PURGE_PROGRESS_SECONDS: how long one RetentionPurge activity purges windows before the run records its progress and continues as new.')
 param purgeProgressSeconds int = 5
 @description('BULK_CONCURRENCY: instances a bulk run acts on at once (1-200).')
@@ -193,6 +195,7 @@ var appSettings = {
   PURGE_RUNTIME_STATUSES: purgeRuntimeStatuses
   RETENTION_DAYS: retentionDays
   PURGE_WINDOW_HOURS: string(purgeWindowHours)
+  PURGE_MAX_WINDOW_HOURS: string(purgeMaxWindowHours)
   PURGE_PROGRESS_SECONDS: string(purgeProgressSeconds)
   BULK_CONCURRENCY: string(bulkConcurrency)
   BULK_PAGE_SIZE: string(bulkPageSize)

@@ -141,6 +141,17 @@ def test_purge_removes_only_terminal_instances(app):
         assert present == (seed["runtimeStatus"] in ("Running", "Suspended")), seed
 
 
+def test_purge_by_id_checks_each_status_and_name(app):
+    prefix = unique("bulk-purge-ids")
+    app.seed([{"instanceId": f"{prefix}-done", "name": "HelloWorld", "runtimeStatus": "Completed"},
+              {"instanceId": f"{prefix}-running", "name": "HelloWorld", "runtimeStatus": "Running"},
+              {"instanceId": f"{prefix}-old-bulk", "name": "BulkOperation", "runtimeStatus": "Completed"}])
+    ids = [f"{prefix}-done", f"{prefix}-running", f"{prefix}-old-bulk", f"{prefix}-missing"]
+    final = run_bulk(app, "purge", body={"instanceIds": ids})
+    assert (final["output"]["done"], final["output"]["skipped"], final["output"]["failed"]) == (1, 3, 0)
+    assert [i for i in ids if status_of(app, i)] == [f"{prefix}-running", f"{prefix}-old-bulk"]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "problem"),
     [

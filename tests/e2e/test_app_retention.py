@@ -44,7 +44,7 @@ def test_one_run_per_day_with_progress_and_totals(azurite):
         run = status(host, first_day)
         assert run and run["runtimeStatus"] == "Completed" and run["name"] == "RetentionPurge"
         assert run["output"]["purged"] == 60
-        assert run["output"]["windows"] >= 45  # 90 days in 48-hour windows: continued as new many times
+        assert run["output"]["windows"] >= 2  # 48-hour windows at first, wider while they purge fast
         assert run["customStatus"]["phase"] == "finished" and run["customStatus"]["purged"] == 60
         survivors = {s["instanceId"] for s in seeds if exists(host, s["instanceId"])}
         assert survivors == {s["instanceId"] for s in seeds if s["runtimeStatus"] == "Running"} | {f"{prefix}-recent"}
@@ -68,6 +68,7 @@ def test_kill_mid_purge_then_restart_finishes_the_run(azurite):
     prefix = unique("ret-kill")
     now = datetime.now(UTC)
     with app_host(azurite, RETENTION_DAYS="1", PURGE_WINDOW_HOURS="1", PURGE_PROGRESS_SECONDS="0",
+                  PURGE_MAX_WINDOW_HOURS="1",
                   PURGE_RUNTIME_STATUSES="Completed") as host:
         seeds = [{"instanceId": f"{prefix}-{n:03d}", "name": "HelloWorld",
                   "runtimeStatus": "Completed" if n % 4 else "Running",

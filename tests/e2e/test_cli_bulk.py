@@ -92,6 +92,22 @@ def test_a_failed_instance_makes_the_exit_code_1(app, durable):
     assert "1 failed" in result.out and f"failed: {prefix}-ok:" in result.err
 
 
+def test_in_app_runs_the_apps_bulk_orchestration_on_the_confirmed_set(app, durable):
+    prefix = unique("cli-bulk-app")
+    ids = [start(app, "ApprovalWorkflow", {"requestId": "a"}, f"{prefix}-{n:02d}") for n in range(30)]
+    for instance_id in ids:
+        app.wait_for_status(instance_id, {"Running"})
+    selection = ["--instance-id-prefix", prefix, "--runtime-status", "Running"]
+    dry = durable.ok("bulk", "suspend", *selection, "--in-app", "--dry-run", "-o", "json").json()
+    assert dry["count"] == 30 and sorted(dry["instanceIds"]) == ids and dry["via"] == "app"
+    run = durable("bulk", "suspend", *selection, "--in-app", "--yes", "--reason", "maintenance")
+    assert run.code == 0, run.err
+    assert "The app's bulk suspend" in run.out and "30 of 30 done, 0 skipped, 0 failed" in run.out
+    assert "The app runs it as instance 'bulk-suspend-" in run.err and "[app] page" in run.err
+    assert all(runtime_status(app, i) == "Suspended" for i in ids)
+    durable.ok("bulk", "terminate", "--id", *ids, "--yes")
+
+
 @pytest.mark.parametrize(
     ("argv", "problem"),
     [
@@ -102,6 +118,7 @@ def test_a_failed_instance_makes_the_exit_code_1(app, durable):
         (["bulk", "raise-event", "--id", "x"], "--event-name"),
         (["bulk", "terminate", "--id", "x", "--instance-id-prefix", "y"], "not both"),
         (["bulk", "terminate", "--id", "x", "--concurrency", "0"], "concurrency"),
+        (["bulk", "terminate", "--id", "x", "--in-app", "--rate", "5"], "--rate"),
     ],
 )
 def test_bad_selections_are_refused(durable, argv, problem):

@@ -72,3 +72,17 @@ def test_progress_bar():
     assert bar(bulk.BulkProgress(total=120, done=58, skipped=1, failed=1)) == (
         "[###############...............] 60/120  done 58  skipped 1  failed 1")
     assert bar(bulk.BulkProgress(total=0, done=0, skipped=0, failed=0)).startswith("[......")
+
+
+def test_retention_windows_widen_when_fast_and_narrow_when_slow_within_the_settings():
+    from datetime import timedelta
+
+    from blueprints.retention import next_width
+
+    day, year = timedelta(days=1), timedelta(days=365)
+    assert next_width(day, 0.2, day, year) == 2 * day
+    assert next_width(300 * day, 0.2, day, year) == year
+    assert next_width(8 * day, 2.0, day, year) == 8 * day
+    assert next_width(8 * day, 9.0, day, year) == 4 * day
+    assert next_width(day, 9.0, day, year) == day
+    assert next_width(day, 0.1, day, day) == day  # PURGE_MAX_WINDOW_HOURS = PURGE_WINDOW_HOURS: fixed windows

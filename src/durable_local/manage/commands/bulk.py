@@ -5,8 +5,8 @@ It plans first (the exact IDs, `created-before` pinned to the planning time), sh
 that set, then acts on exactly those IDs with `--concurrency` requests at a time and at most `--rate` per
 second, drawing a progress bar on stderr, and ends with a summary (and each failure on stderr). Ctrl+C stops
 starting more and reports what was done. Exit 0 when no instance failed, 1 when one did, 130 when
-interrupted. The logic is `durable_local.manage.bulk`, shared with the dashboard; this command talks to the
-Durable HTTP API, not to the app's own `POST bulk/{operation}` orchestration.
+interrupted. The logic is `durable_local.manage.bulk`, shared with the dashboard, over the Durable HTTP API.
+With `--in-app` it asks the app's own `POST /bulk/{operation}` instead (`bulk_in_app.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from durable_local.manage import bulk
+from durable_local.manage.commands import bulk_in_app as in_app
 from durable_local.manage.commands.options import (
     Subparsers,
     add_command,
@@ -129,7 +130,12 @@ def bulk_operation(ctx: Context) -> int:
         raise UsageError("raise-event needs --event-name")
     if args.operation != "raise-event" and (args.event_name or args.event_data is not None):
         raise UsageError("--event-name and --event-data belong to raise-event")
+    if args.in_app and args.rate is not None:
+        raise UsageError("--rate applies to the CLI's own run; with --in-app the app's BULK_CONCURRENCY and "
+                         "--concurrency bound the run")
     event_data = parse_json_value(args.event_data, flag="--event-data") if args.event_data is not None else None
+    if args.in_app:
+        return in_app.run(ctx, _selection(args), event_data)
     plan = bulk.plan(ctx.client, args.operation, _selection(args))
     if args.dry_run:
         _show_plan(ctx, plan)
@@ -190,3 +196,6 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--reason", metavar="TEXT", help="reason recorded by terminate, suspend, resume and rewind")
     p.add_argument("--event-name", type=event_name, metavar="NAME", help="raise-event: the event's name")
     p.add_argument("--event-data", metavar="JSON", help="raise-event: the event's data (JSON, or @file)")
+    p.add_argument("--in-app", action="store_true",
+                   help="run it as the app's BulkOperation orchestration (POST {base-url}/bulk/{operation}), "
+                   "which survives a restart of the app; progress from its custom status")
