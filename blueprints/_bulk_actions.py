@@ -25,22 +25,27 @@ import azure.durable_functions as df
 
 from blueprints._instances import in_url, management_payload
 from blueprints._params import MAX_INSTANCE_ID_LENGTH
-from blueprints._status import TERMINAL_STATUSES, decode_input
+from blueprints._status import (
+    ACTIVE_STATUSES,
+    RUNTIME_STATUSES,
+    SUSPENDABLE_STATUSES,
+    TERMINAL_STATUSES,
+    decode_input,
+    in_order,
+)
 
 logger = logging.getLogger(__name__)
 
 OPERATIONS = ("terminate", "suspend", "resume", "rewind", "restart", "purge", "raiseEvent")
-ACTIVE_STATUSES = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 # The runtime statuses each operation may act on; a filter naming another status is a 400.
 ALLOWED_STATUSES: dict[str, tuple[str, ...]] = {
-    "terminate": ACTIVE_STATUSES,
-    "suspend": ("Pending", "Running", "ContinuedAsNew"),
+    "terminate": in_order(ACTIVE_STATUSES),
+    "suspend": in_order(SUSPENDABLE_STATUSES),
     "resume": ("Suspended",),
     "rewind": ("Failed",),
-    "restart": ("Pending", "Running", "ContinuedAsNew", "Suspended", "Completed", "Failed", "Terminated",
-                "Canceled"),
-    "purge": tuple(sorted(TERMINAL_STATUSES)),
-    "raiseEvent": ACTIVE_STATUSES,
+    "restart": RUNTIME_STATUSES,
+    "purge": in_order(TERMINAL_STATUSES),
+    "raiseEvent": in_order(ACTIVE_STATUSES),
 }
 _URL_KEYS = {"terminate": "terminatePostUri", "suspend": "suspendPostUri", "resume": "resumePostUri",
              "rewind": "rewindPostUri"}

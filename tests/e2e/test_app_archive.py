@@ -12,7 +12,9 @@ from typing import Any
 from _app import APP_DIR, app_host, start, unique
 from azure.storage.blob import BlobServiceClient
 
-API = "/runtime/webhooks/durabletask"
+from durable_local.testing import DURABLE_API
+
+API = DURABLE_API
 HUB = "DurableFunctionsHub"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -10,7 +9,9 @@ from urllib.parse import quote
 import pytest
 from _app import app_host, error_of, start, unique
 
-API = "/runtime/webhooks/durabletask"
+from durable_local.testing import DURABLE_API, eventually
+
+API = DURABLE_API
 
 
 @pytest.fixture(scope="module")
@@ -181,12 +182,11 @@ def test_kill_mid_run_then_restart_finishes_every_instance(azurite):
         wait_all(host, ids, {"Running"})
         reply = host.post(f"/bulk/terminate?instanceIdPrefix={prefix}")
         bulk_id = reply.json()["id"]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def thirty_done() -> dict | None:
             custom = (status_of(host, bulk_id) or {}).get("customStatus") or {}
-            if custom.get("done", 0) >= 30:
-                break
-            time.sleep(0.02)
+            return custom if custom.get("done", 0) >= 30 else None
+
+        custom = eventually(thirty_done, timeout=60, interval=0.02, message="30 instances done by the bulk run")
         assert custom.get("phase") in ("listing", "acting"), custom  # killed mid-run, not after it
         host.kill()
         host.start()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from _app import app_host, unique
 
-API = "/runtime/webhooks/durabletask"
+from durable_local.testing import DURABLE_API, eventually
+
+API = DURABLE_API
 
 
 def iso(moment: datetime) -> str:
@@ -74,13 +75,13 @@ def test_kill_mid_purge_then_restart_finishes_the_run(azurite):
                   "createdTime": iso(now - timedelta(days=2, hours=n))} for n in range(160)]
         host.seed(seeds)
         assert host.run_function("purge_history_timer").status == 202
-        deadline = time.monotonic() + 60
         instance_id = run_id(now)
-        while time.monotonic() < deadline:
+
+        def forty_windows() -> dict | None:
             custom = (status(host, instance_id) or {}).get("customStatus") or {}
-            if custom.get("windows", 0) >= 40:
-                break
-            time.sleep(0.01)
+            return custom if custom.get("windows", 0) >= 40 else None
+
+        custom = eventually(forty_windows, timeout=60, interval=0.01, message="40 windows purged by the retention run")
         assert custom.get("phase") == "purging", custom
         host.kill()
         host.start()

@@ -10,7 +10,9 @@ import pytest
 from _app import APP_DIR, app_host, start, unique
 from _cli import Cli
 
-API = "/runtime/webhooks/durabletask"
+from durable_local.testing import DURABLE_API
+
+API = DURABLE_API
 
 
 @pytest.fixture(scope="module")

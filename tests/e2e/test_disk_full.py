@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from _app import app_settings
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
 APP_DIR = Path(__file__).resolve().parents[2]
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 
 
 @pytest.fixture

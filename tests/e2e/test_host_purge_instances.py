@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
 PATH = "/admin/host/purge-instances"
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 STATUSES = ("Completed", "Failed", "Terminated", "Canceled", "Running", "Pending", "Suspended")
 
 

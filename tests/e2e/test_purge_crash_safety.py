@@ -9,10 +9,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from durable_local.testing import LocalHost, http_request
+from durable_local.testing import DURABLE_API, LocalHost, http_request
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 

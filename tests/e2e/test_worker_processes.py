@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from durable_local.testing import LocalHost, free_port
+from durable_local.testing import DURABLE_API, LocalHost, eventually, free_port
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "worker_app"
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 
 
 def start(host: LocalHost, activity: str, args: Any, orchestrator: str = "run_activity") -> str:
@@ -32,10 +32,7 @@ def start(host: LocalHost, activity: str, args: Any, orchestrator: str = "run_ac
 
 def live_workers(host: LocalHost, timeout: float = 30) -> list[int]:
     """The worker pids once at least one worker runs (one may be restarting after a crash test)."""
-    deadline = time.monotonic() + timeout
-    while not (pids := host.worker_pids()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return pids
+    return eventually(host.worker_pids, timeout=timeout, message="a running worker process")
 
 
 @pytest.fixture(scope="module")

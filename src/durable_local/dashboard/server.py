@@ -30,6 +30,7 @@ from durable_local.manage import bulk
 from durable_local.manage.client import DurableClient
 from durable_local.manage.errors import CliError
 from durable_local.manage.parsing import RUNTIME_STATUSES
+from durable_local.vocabulary import TERMINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 actions_log = logging.getLogger("durable_local.dashboard.actions")
@@ -461,6 +462,6 @@ def _available_actions(status: str) -> list[str]:
         offered.append("resume")
     if status == "Failed":
         offered.append("rewind")
-    if status in ("Completed", "Failed", "Terminated", "Canceled"):
+    if status in TERMINAL_STATUSES:
         offered += ["restart", "purge"]
     return offered

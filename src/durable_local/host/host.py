@@ -44,6 +44,7 @@ from durable_local.host.store import Store
 from durable_local.host.timers import TimerTriggers
 from durable_local.host.workers import WorkerPool, worker_count
 from durable_local.request_guard import DEFAULT_MAX_BODY_BYTES, RequestGuard, parse_origins
+from durable_local.vocabulary import DURABLE_API
 
 log = logging.getLogger("durable_local.host")
 DEFAULT_PORT = 7071
@@ -175,7 +176,7 @@ class Host:
             else "in-process (no worker processes)"
         lines += ["", f"Task hub: {self.hub}   Store: {self.store_path}   Clock: {clock_text}",
                   f"User code: {process_text}",
-                  f"Durable HTTP API: http://localhost:{port}/runtime/webhooks/durabletask", "",
+                  f"Durable HTTP API: http://localhost:{port}{DURABLE_API}", "",
                   "Host started. Press Ctrl+C to stop.", ""]
         sys.stderr.write("\n".join(lines))
         sys.stderr.flush()

@@ -296,15 +296,27 @@ class Store:
           `instances_by_name` when an orchestrator name is given, or `instances_by_created` without a status)
           in created order and the ranges are merged; a broad prefix is then a filter on that walk, matched
           by at least one in `prefix_range_limit` / (instances in the hub) entries.
-        Keys are found in the index alone and only the page's rows are read.
+        Where entries may be skipped (a prefix, several ranges), keys are found in the index alone and only
+        the page's rows are read.
         """
         hub = hub or self.hub
+        ranges = self._status_ranges(query)
         if query.prefix and self._prefix_is_narrow(hub, query.prefix):
             where, args = self._where(hub, query, query.statuses, after)
             keys = self._keys(PRIMARY_KEY, where, args, top + 1)
+        elif len(ranges) == 1 and not query.prefix:
+            # one range walked in order, no prefix to test: (nearly) every entry read is on the page
+            status = ranges[0]
+            where, args = self._where(hub, query, (status,) if status else (), after)
+            found = [_instance(row) for row in self.db.execute(
+                f"SELECT {INSTANCE_COLUMNS} FROM instances {self._walk_index(query, status)} WHERE {where} "
+                "ORDER BY created_time, instance_id LIMIT ?", (*args, top + 1))]
+            page = found[:top]
+            more = len(found) > top
+            return page, ((page[-1].created_time, page[-1].instance_id) if more and page else None)
         else:
             keys = []
-            for status in self._status_ranges(query):
+            for status in ranges:
                 where, args = self._where(hub, query, (status,) if status else (), after)
                 keys += self._keys(self._walk_index(query, status), where, args, top + 1)
             keys.sort()
