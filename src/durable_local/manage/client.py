@@ -21,6 +21,7 @@ from durable_local.vocabulary import DURABLE_API
 logger = logging.getLogger(__name__)
 
 CONTINUATION_HEADER = "x-ms-continuation-token"
+WEBHOOK_PREFIX = DURABLE_API  # the name other modules (the dashboard) import
 DEFAULT_BASE_URL = "http://localhost:7071"
 NO_BODY = object()
 
