@@ -8,7 +8,7 @@ Each figure starts from a fresh copy of the store, with the project's app (repo 
 - retention purge (`purge_history_timer` -> `RetentionPurge`, RETENTION_DAYS=30, Completed): instances/s from
   the trigger until the run's output;
 - retention purge with `ARCHIVE_CONTAINER` (blobs in Azurite), on a smaller store (`--archive-instances`);
-- `durable purge-history --yes` (all finished instances): instances/s of the whole command, listing included;
+- `durable purge-history --yes` (all finished instances): instances/s of the whole command (process start included);
 - bulk purge with an instance ID prefix (`POST /bulk/purge?instanceIdPrefix=inst-01`): it lists the IDs and
   purges them one by one through the Durable HTTP API (the built-in purge by filter ignores the prefix).
 
@@ -155,7 +155,7 @@ def purge_history_cli(base: Path, work: Path, connection: str) -> str:
              "-o", "json"], capture_output=True, text=True, check=True, env={**os.environ, "NO_COLOR": "1"})
         elapsed = time.perf_counter() - began
     deleted = json.loads(result.stdout.strip().splitlines()[-1])["instancesDeleted"]
-    return f"{deleted:,} purged in {elapsed:.1f} s = {deleted / elapsed:,.0f}/s (listing included)"
+    return f"{deleted:,} purged in {elapsed:.1f} s = {deleted / elapsed:,.0f}/s (the whole command)"
 
 
 def bulk_purge_prefix(base: Path, work: Path, connection: str) -> str:

@@ -7,12 +7,14 @@ either as a connection string or identity-based, through `_storage.blob_service`
 Each batch becomes one JSON Lines blob, `{taskHub}/{yyyy-mm-dd}/{runId}-{batch:05d}.jsonl`, one object per
 instance in the shared archive format (docs/archive-format.md):
 
-    {"format": "durable-instance/1", "taskHub": ..., "exportedAt": ..., "source": "http-api",
-     "historyKind": "http-api", "status": {...}, "history": [...]}
+    {"format": "durable-instance/1", "taskHub": ..., "exportedAt": ..., "source": "local-host",
+     "historyKind": "raw", "status": {...}, "history": [...]}
 
-The history is the Durable HTTP API's `showHistory` view (marked `historyKind: "http-api"`), which every
-backend serves. A batch is written whole or not at all; when the write fails, no instance of the batch is
-purged and each is reported as failed with the reason. A repeat of a batch (after a crash) overwrites the
+The history is raw (`historyKind: "raw"`, the events as the SDK replays them, which `durable replay` needs)
+where the backend serves it: the local host's `GET /admin/host/instances/{id}/history`, which answers the
+whole record. Elsewhere it is the Durable HTTP API's `showHistory` view, marked `historyKind: "http-api"`
+(`source: "http-api"`). A batch is written whole or not at all; when the write fails, no instance of the batch
+is purged and each is reported as failed with the reason. A repeat of a batch (after a crash) overwrites the
 same blob, so the archive never holds two copies of one batch.
 """
 
@@ -20,16 +22,18 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import azure.durable_functions as df
 from azure.core.exceptions import ResourceExistsError
 
-from blueprints._bulk_actions import Outcome, purge_terminal
+from blueprints._bulk_actions import Outcome, purge_all
 from blueprints._instances import management_payload
 from blueprints._management_api import task_hub
 from blueprints._status import TERMINAL_STATUSES
@@ -78,8 +82,27 @@ class ArchiveResult:
         return sum(1 for outcome in self.outcomes if outcome.result == result)
 
 
-async def _full_status(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient,
-                       instance_id: str) -> dict[str, Any] | None:
+def raw_history_url(client: df.DurableOrchestrationClient, instance_id: str, hub: str) -> str:
+    """The local host's raw-history endpoint for one instance, on the origin of the binding's URLs."""
+    parts = urlsplit(management_payload(client, instance_id)["statusQueryGetUri"])
+    return urlunsplit((parts.scheme, parts.netloc, f"/admin/host/instances/{quote(instance_id, safe='')}/history",
+                       urlencode({"taskHub": hub}), ""))
+
+
+async def _raw_record(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient, instance_id: str,
+                      hub: str) -> tuple[bool, dict[str, Any] | None]:
+    """(whether the backend has the raw-history endpoint, the record or None when the instance is gone)."""
+    async with session.get(raw_history_url(client, instance_id, hub)) as reply:
+        body = await reply.json(content_type=None) if reply.content_type == "application/json" else None
+        if reply.status == 200 and isinstance(body, dict) and body.get("historyKind") == "raw":
+            return True, body
+        if reply.status == 404 and isinstance(body, dict) and "error" in body:
+            return True, None  # the endpoint is there; the instance is not
+        return False, None
+
+
+async def _api_record(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient, instance_id: str,
+                      hub: str, now: datetime) -> dict[str, Any] | None:
     url = (management_payload(client, instance_id)["statusQueryGetUri"]
            + "&showInput=true&showHistory=true&showHistoryOutput=true")
     async with session.get(url) as reply:
@@ -88,7 +111,27 @@ async def _full_status(session: aiohttp.ClientSession, client: df.DurableOrchest
         if reply.status not in (200, 202):
             raise RuntimeError(f"reading the status of '{instance_id}' failed: HTTP {reply.status}")
         body = await reply.json(content_type=None)
-        return body if isinstance(body, dict) else None
+        return record(hub, body, now) if isinstance(body, dict) else None
+
+
+@dataclass
+class _Reader:
+    """Reads archive records: raw history from the local host's endpoint, else the HTTP API's view."""
+
+    session: aiohttp.ClientSession
+    client: df.DurableOrchestrationClient
+    hub: str
+    now: datetime
+    raw: bool | None = None  # unknown until the first answer
+
+    async def read(self, instance_id: str) -> dict[str, Any] | None:
+        if self.raw is not False:
+            available, found = await _raw_record(self.session, self.client, instance_id, self.hub)
+            if available:
+                self.raw = True
+                return found
+            self.raw = False
+        return await _api_record(self.session, self.client, instance_id, self.hub, self.now)
 
 
 async def write_batch(container: str, name: str, lines: list[dict[str, Any]]) -> None:
@@ -101,8 +144,17 @@ async def write_batch(container: str, name: str, lines: list[dict[str, Any]]) ->
         await container_client.upload_blob(name, data, overwrite=True)
 
 
+async def read_one(reader: _Reader, instance_id: str) -> tuple[str, dict[str, Any] | None, str]:
+    """(ID, its archive record or None when it does not exist, the error when reading failed)."""
+    try:
+        return instance_id, await reader.read(instance_id), ""
+    except Exception as error:
+        return instance_id, None, f"{type(error).__name__}: {error}"[:300]
+
+
 async def archive_then_purge(client: df.DurableOrchestrationClient, instance_ids: list[str], run_id: str,
-                             batch: int, container: str) -> ArchiveResult:
+                             batch: int, container: str,
+                             excluded: Callable[[str | None], bool] = lambda name: False) -> ArchiveResult:
     """Archive the terminal ones of `instance_ids` in one blob; purge them only once the blob is written."""
     hub = task_hub(client)
     now = datetime.now(UTC)
@@ -110,25 +162,29 @@ async def archive_then_purge(client: df.DurableOrchestrationClient, instance_ids
     limit = asyncio.Semaphore(ARCHIVE_CONCURRENCY)
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
 
+        reader = _Reader(session, client, hub, now)
+        if instance_ids:  # the first answer tells whether the backend serves raw history
+            first = await read_one(reader, instance_ids[0])
+
         async def read(instance_id: str) -> tuple[str, dict[str, Any] | None, str]:
             async with limit:
-                try:
-                    return instance_id, await _full_status(session, client, instance_id), ""
-                except Exception as error:
-                    return instance_id, None, f"{type(error).__name__}: {error}"[:300]
+                return await read_one(reader, instance_id)
 
-        statuses = await asyncio.gather(*(read(instance_id) for instance_id in instance_ids))
+        records = [first, *await asyncio.gather(*(read(i) for i in instance_ids[1:]))] if instance_ids else []
         lines: list[dict[str, Any]] = []
-        for instance_id, status, error in statuses:
+        for instance_id, found, error in records:
             if error:
                 result.outcomes.append(Outcome(instance_id, "failed", error))
-            elif status is None:
+            elif found is None:
                 result.outcomes.append(Outcome(instance_id, "skipped", "no such instance (already purged?)"))
-            elif status.get("runtimeStatus") not in TERMINAL_STATUSES:
-                result.outcomes.append(Outcome(instance_id, "skipped", f"it is {status.get('runtimeStatus')}; "
-                                                                       "only finished instances are purged"))
+            elif excluded(found["status"].get("name")):
+                result.outcomes.append(Outcome(instance_id, "skipped",
+                                               f"it is a management orchestration ({found['status'].get('name')})"))
+            elif (status := found["status"].get("runtimeStatus")) not in TERMINAL_STATUSES:
+                result.outcomes.append(Outcome(instance_id, "skipped",
+                                               f"it is {status}; only finished instances are purged"))
             else:
-                lines.append(record(hub, status, now))
+                lines.append(found)
         if not lines:
             return result
         name = blob_name(hub, run_id, batch, now)
@@ -142,9 +198,6 @@ async def archive_then_purge(client: df.DurableOrchestrationClient, instance_ids
             return result
         result.blob = name
 
-        async def purge(instance_id: str) -> Outcome:
-            async with limit:
-                return await purge_terminal(session, client, instance_id)
-
-        result.outcomes += await asyncio.gather(*(purge(line["status"]["instanceId"]) for line in lines))
+        result.outcomes += await purge_all(session, client, [line["status"]["instanceId"] for line in lines],
+                                           ARCHIVE_CONCURRENCY)
     return result

@@ -18,29 +18,34 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import azure.durable_functions as df
 
 from blueprints._instances import in_url, management_payload
 from blueprints._params import MAX_INSTANCE_ID_LENGTH
-from blueprints._status import TERMINAL_STATUSES, decode_input
+from blueprints._status import (
+    ACTIVE_STATUSES,
+    RUNTIME_STATUSES,
+    SUSPENDABLE_STATUSES,
+    TERMINAL_STATUSES,
+    decode_input,
+    in_order,
+)
 
 logger = logging.getLogger(__name__)
 
 OPERATIONS = ("terminate", "suspend", "resume", "rewind", "restart", "purge", "raiseEvent")
-ACTIVE_STATUSES = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 # The runtime statuses each operation may act on; a filter naming another status is a 400.
 ALLOWED_STATUSES: dict[str, tuple[str, ...]] = {
-    "terminate": ACTIVE_STATUSES,
-    "suspend": ("Pending", "Running", "ContinuedAsNew"),
+    "terminate": in_order(ACTIVE_STATUSES),
+    "suspend": in_order(SUSPENDABLE_STATUSES),
     "resume": ("Suspended",),
     "rewind": ("Failed",),
-    "restart": ("Pending", "Running", "ContinuedAsNew", "Suspended", "Completed", "Failed", "Terminated",
-                "Canceled"),
-    "purge": tuple(sorted(TERMINAL_STATUSES)),
-    "raiseEvent": ACTIVE_STATUSES,
+    "restart": RUNTIME_STATUSES,
+    "purge": in_order(TERMINAL_STATUSES),
+    "raiseEvent": in_order(ACTIVE_STATUSES),
 }
 _URL_KEYS = {"terminate": "terminatePostUri", "suspend": "suspendPostUri", "resume": "resumePostUri",
              "rewind": "rewindPostUri"}
@@ -94,7 +99,8 @@ async def _text(reply: aiohttp.ClientResponse) -> str:
     return " ".join((await reply.text()).split())[:300]
 
 
-def _answer(instance_id: str, status: int, detail: str, accepted: tuple[int, ...] = (200, 202)) -> Outcome:
+def _answer(instance_id: str, status: int, detail: str, accepted: tuple[int, ...] = (200, 202),
+            state_change: bool = False) -> Outcome:
     """The outcome of the API's answer to one operation."""
     if status in accepted:
         return Outcome(instance_id, "done")
@@ -102,7 +108,7 @@ def _answer(instance_id: str, status: int, detail: str, accepted: tuple[int, ...
         return Outcome(instance_id, "skipped", "no such instance (already purged?)")
     if status == 410:
         return Outcome(instance_id, "skipped", "it has already finished")
-    if status in (400, 409) or (status == 500 and "InvalidOperation" in detail):
+    if status == 409 or (status in (400, 500) and "InvalidOperation" in detail) or (status == 400 and state_change):
         # the API's InvalidOperationException: the instance is no longer in a state that allows it
         return Outcome(instance_id, "skipped", f"not in a state that allows it: {detail}")
     return Outcome(instance_id, "failed", f"HTTP {status}: {detail}")
@@ -184,7 +190,7 @@ async def act(session: aiohttp.ClientSession, client: df.DurableOrchestrationCli
             return await _raise_event(session, instance_id, urls, options)
         url = urls[_URL_KEYS[operation]].replace("{text}", quote(options.reason, safe=""))
         async with session.post(url) as reply:
-            return _answer(instance_id, reply.status, await _text(reply))
+            return _answer(instance_id, reply.status, await _text(reply), state_change=operation != "terminate")
     except Exception as error:  # one instance's failure is reported, never the whole chunk's
         logger.warning("bulk %s of '%s' failed: %s", options.operation, instance_id, error)
         return Outcome(instance_id, "failed", f"{type(error).__name__}: {error}"[:300])
@@ -196,9 +202,50 @@ async def act_on_all(client: df.DurableOrchestrationClient, instance_ids: list[s
     limit = asyncio.Semaphore(max(1, concurrency))
     connector = aiohttp.TCPConnector(limit=max(1, concurrency))
     async with aiohttp.ClientSession(timeout=_TIMEOUT, connector=connector) as session:
+        if options.operation == "purge" and not options.check_names:
+            return await purge_all(session, client, instance_ids, concurrency)
 
         async def one(instance_id: str) -> Outcome:
             async with limit:
                 return await act(session, client, instance_id, options)
 
         return list(await asyncio.gather(*(one(instance_id) for instance_id in instance_ids)))
+
+
+def host_admin_url(client: df.DurableOrchestrationClient, path: str) -> str:
+    """A local-host extension endpoint (`/admin/host/{path}`) on the origin of the binding's URLs, same task hub."""
+    parts = urlsplit(management_payload(client, "x")["statusQueryGetUri"])
+    hub = dict(parse_qsl(parts.query)).get("taskHub", "")
+    return urlunsplit((parts.scheme, parts.netloc, f"/admin/host/{path}", urlencode({"taskHub": hub}), ""))
+
+
+async def purge_listed(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient,
+                       instance_ids: list[str]) -> list[Outcome] | None:
+    """Purge the terminal ones of `instance_ids` in one request to the local host's list purge
+    (`POST /admin/host/purge-instances`, which checks each status in the purging transaction); None when the
+    backend has no such endpoint (then purge one by one with `purge_terminal`)."""
+    body = {"instanceIds": instance_ids, "runtimeStatus": sorted(TERMINAL_STATUSES)}
+    async with session.post(host_admin_url(client, "purge-instances"), json=body) as reply:
+        answer = await reply.json(content_type=None) if reply.content_type == "application/json" else None
+        if reply.status != 200 or not isinstance(answer, dict) or "purged" not in answer:
+            return None
+    outcomes = [Outcome(i, "done") for i in answer["purged"]]
+    outcomes += [Outcome(i, "skipped", f"it is {status}; only finished instances are purged")
+                 for i, status in (answer.get("kept") or {}).items()]
+    outcomes += [Outcome(i, "skipped", "no such instance (already purged?)") for i in answer.get("notFound") or []]
+    return outcomes
+
+
+async def purge_all(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient, instance_ids: list[str],
+                    concurrency: int) -> list[Outcome]:
+    """Purge the terminal ones of `instance_ids`: in one request on the local host, else one by one."""
+    listed = await purge_listed(session, client, instance_ids) if instance_ids else []
+    if listed is not None:
+        return listed
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(instance_id: str) -> Outcome:
+        async with limit:
+            return await purge_terminal(session, client, instance_id)
+
+    return list(await asyncio.gather(*(one(instance_id) for instance_id in instance_ids)))

@@ -45,6 +45,7 @@ class PurgeSettings:
     retention_days: float
     runtime_statuses: tuple[str, ...]
     window_hours: float
+    max_window_hours: float
     progress_seconds: float
 
     @classmethod
@@ -61,6 +62,7 @@ class PurgeSettings:
             retention_days=number_setting("RETENTION_DAYS", 30, MAX_RETENTION_DAYS),
             runtime_statuses=names or ("Completed",),
             window_hours=window_hours,
+            max_window_hours=max(window_hours, number_setting("PURGE_MAX_WINDOW_HOURS", 8760, MAX_RETENTION_DAYS * 24)),
             progress_seconds=number_setting("PURGE_PROGRESS_SECONDS", 5, 600),
         )
 

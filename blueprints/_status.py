@@ -19,6 +19,12 @@ from blueprints._http import bad_request
 RUNTIME_STATUSES: tuple[str, ...] = tuple(status.value for status in df.OrchestrationRuntimeStatus)
 TERMINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 ACTIVE_STATUSES: frozenset[str] = frozenset(RUNTIME_STATUSES) - TERMINAL_STATUSES
+SUSPENDABLE_STATUSES: frozenset[str] = ACTIVE_STATUSES - {"Suspended"}
+
+
+def in_order(statuses: frozenset[str]) -> tuple[str, ...]:
+    """The statuses in the SDK's `OrchestrationRuntimeStatus` order, for messages and default filters."""
+    return tuple(name for name in RUNTIME_STATUSES if name in statuses)
 _BY_LOWER_NAME = {name.lower(): name for name in RUNTIME_STATUSES}
 
 

@@ -1,5 +1,6 @@
-"""Clients for the app's own Azure Storage (its tables, the archive container), from a connection named X
-read the way the Functions host reads connection settings:
+"""Clients for the app's own Azure Storage (its tables, the archive container).
+
+They come from a connection named X, read the way the Functions host reads connection settings:
 
 - a connection string in `X` (`UseDevelopmentStorage=true` means Azurite on its default ports), else
 - identity: `X__tableServiceUri` / `X__blobServiceUri` / `X__queueServiceUri`, or `X__accountName` (the public

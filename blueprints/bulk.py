@@ -124,10 +124,8 @@ def _operation(req: func.HttpRequest) -> str:
 
 
 def _check_parameters(req: func.HttpRequest) -> None:
-    unknown = sorted(set(req.params) - _QUERY_PARAMETERS)
-    if unknown:
-        raise bad_request(f"unknown query parameter(s) {', '.join(unknown)}; a bulk operation takes "
-                          f"{', '.join(sorted(_QUERY_PARAMETERS - {'code'}))}")
+    """Unknown or mis-cased query parameters are a 400 naming them (`code`, the function key, in any case)."""
+    _params.accept_only(req, *sorted(_QUERY_PARAMETERS - {"code"}))
 
 
 def _body(req: func.HttpRequest) -> dict[str, Any]:
@@ -210,15 +208,16 @@ async def start_bulk_operation(
     if _params.boolean(req, "dryRun", False):
         return json_response(await dry_run(client, operation, spec, ids))
     bulk_id = f"bulk-{operation.lower()}-{uuid.uuid4().hex}"
+    reason = _params.text(req, "reason")
     state = {
         "operation": operation, "filter": spec.as_json() if spec else None, "instanceIds": ids, "offset": 0,
         "continuationToken": None, "page": 0, "pageSize": settings.page_size, "concurrency": concurrency,
-        "reason": _params.text(req, "reason"), "eventName": event_name, "eventData": body.get("eventData"),
+        "reason": reason, "eventName": event_name, "eventData": body.get("eventData"),
         "progress": {"matched": 0, "done": 0, "failed": 0, "skipped": 0}, "failures": [], "failuresTotal": 0,
     }
     await client.start_new(BULK_ORCHESTRATOR, in_url(bulk_id), state)
     audit(f"bulk-{operation}-started", headers=req.headers, instance_filter=spec.as_json() if spec else None,
-          reason=state["reason"] or None, count=len(ids) if ids is not None else None, bulkInstanceId=bulk_id,
+          reason=reason or None, count=len(ids) if ids is not None else None, bulkInstanceId=bulk_id,
           instanceIds=ids[:DRY_RUN_SHOWN] if ids is not None else None)
     logger.info("Started bulk %s as instance '%s' on %s.", operation, bulk_id,
                 f"{len(ids)} listed IDs" if ids is not None else spec)
@@ -308,7 +307,8 @@ async def bulk_apply(request: dict[str, Any], client: df.DurableOrchestrationCli
     ids = list(request["instanceIds"])
     container = archive_container()
     if options.operation == "purge" and container:
-        archived = await archive_then_purge(client, ids, options.bulk_instance_id, int(request["page"]), container)
+        archived = await archive_then_purge(client, ids, options.bulk_instance_id, int(request["page"]), container,
+                                            excluded=is_management_orchestration)
         outcomes = archived.outcomes
     else:
         outcomes = await act_on_all(client, ids, options, int(request["concurrency"]))

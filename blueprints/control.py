@@ -21,13 +21,12 @@ from blueprints._audit import audit
 from blueprints._http import RequestError, bad_request, conflict, json_errors, json_response, not_found
 from blueprints._instances import check_status_response, in_url, require_instance, require_state
 from blueprints._management_api import send_event
-from blueprints._status import ACTIVE_STATUSES, TERMINAL_STATUSES, status_name
+from blueprints._status import ACTIVE_STATUSES, SUSPENDABLE_STATUSES, TERMINAL_STATUSES, status_name
 
 logger = logging.getLogger(__name__)
 
 bp = df.Blueprint()
 
-SUSPENDABLE_STATUSES = frozenset({"Pending", "Running", "ContinuedAsNew"})
 SUSPENDED = frozenset({"Suspended"})
 FAILED = frozenset({"Failed"})
 

@@ -42,6 +42,9 @@ RETENTION_ORCHESTRATOR = "RetentionPurge"
 EARLIEST = datetime(1601, 1, 1, tzinfo=UTC)
 PROBE_SIZE = 100
 ARCHIVE_BATCH = 500
+# A window purged faster than this widens the next one; slower than SLOW_WINDOW_SECONDS narrows it.
+FAST_WINDOW_SECONDS = 1.0
+SLOW_WINDOW_SECONDS = 4.0
 # Midnight UTC (NCRONTAB with seconds); the docs' `0 0 12 * * *` would be noon.
 DEFAULT_PURGE_SCHEDULE = "0 0 0 * * *"
 
@@ -71,7 +74,7 @@ def run_instance_id(day: datetime) -> str:
 
 def occurrence(timer: func.TimerRequest) -> datetime:
     """When this timer occurrence was due: `ScheduleStatus.Next` as the trigger passes it, else now."""
-    status = timer.schedule_status or {}
+    status = getattr(timer, "schedule_status", None) or {}  # the worker's TimerRequest has it, the ABC not
     due = status.get("Next") if isinstance(status, dict) else None
     if isinstance(due, str) and due:
         try:
@@ -92,7 +95,8 @@ async def purge_history_timer(timer: func.TimerRequest, client: df.DurableOrches
                     existing.runtime_status.value)
         return
     state = {"retentionDays": settings.retention_days, "statuses": list(settings.runtime_statuses),
-             "windowHours": settings.window_hours, "archive": bool(os.environ.get("ARCHIVE_CONTAINER", "").strip()),
+             "windowHours": settings.window_hours, "maxWindowHours": settings.max_window_hours,
+             "currentHours": None, "archive": bool(os.environ.get("ARCHIVE_CONTAINER", "").strip()),
              "cutoff": None, "windowStart": None, "windowEnd": None, "windows": 0, "purged": 0,
              "archiveFailures": 0, "sliceSeconds": settings.progress_seconds}
     try:
@@ -137,7 +141,8 @@ def retention_purge(context: df.DurableOrchestrationContext) -> Orchestration:
     context.set_custom_status(_progress(state, "purging"))
     result = yield context.call_activity("RetentionPurgeWindows", {
         "start": state["windowStart"], "end": state["windowEnd"], "cutoff": state["cutoff"],
-        "windowHours": state["windowHours"], "statuses": state["statuses"], "archive": state["archive"],
+        "windowHours": state["windowHours"], "maxWindowHours": state.get("maxWindowHours"),
+        "currentHours": state.get("currentHours"), "statuses": state["statuses"], "archive": state["archive"],
         "runId": context.instance_id, "window": state["windows"], "sliceSeconds": state.get("sliceSeconds")})
     state["purged"] += int(result["purged"])
     state["archiveFailures"] += int(result["archiveFailures"])
@@ -145,6 +150,7 @@ def retention_purge(context: df.DurableOrchestrationContext) -> Orchestration:
     if result["finished"]:
         return _finish(context, state)
     state["windowStart"], state["windowEnd"] = result["windowStart"], result["windowEnd"]
+    state["currentHours"] = result["currentHours"]
     context.set_custom_status(_progress(state, "purging"))
     context.continue_as_new(state)
     return None
@@ -171,14 +177,20 @@ async def retention_purge_windows(request: dict[str, Any],
     """Purge consecutive windows, oldest first, for about `sliceSeconds` (`PURGE_PROGRESS_SECONDS`, at least one
     window); say where the next call starts."""
     start, end, cutoff = parse(request["start"]), parse(request["end"]), parse(request["cutoff"])
-    window = timedelta(hours=float(request["windowHours"]))
+    narrowest = timedelta(hours=float(request["windowHours"]))
+    widest = max(narrowest, timedelta(hours=float(request.get("maxWindowHours") or request["windowHours"])))
+    window = min(max(timedelta(hours=float(request.get("currentHours") or request["windowHours"])), narrowest),
+                 widest)
     container = archive_container() if request.get("archive") else None
     deadline = time.monotonic() + float(request.get("sliceSeconds") or 0)
     purged = failures = windows = 0
     while True:
         index = int(request["window"]) + windows
+        began = time.monotonic()
         done, failed = await purge_window(client, start, end, request["statuses"], container,
                                           str(request["runId"]), index)
+        took = time.monotonic() - began
+        window = next_width(window, took, narrowest, widest)
         purged, failures, windows = purged + done, failures + failed, windows + 1
         if done:
             audit("purge-retention", trigger="orchestration", count=done, reason="retention",
@@ -190,7 +202,18 @@ async def retention_purge_windows(request: dict[str, Any],
         start, end = end, min(end + window, cutoff)
         if time.monotonic() >= deadline:
             return {"purged": purged, "archiveFailures": failures, "windows": windows, "finished": False,
-                    "windowStart": iso(start), "windowEnd": iso(end)}
+                    "windowStart": iso(start), "windowEnd": iso(end), "currentHours": window / timedelta(hours=1)}
+
+
+def next_width(width: timedelta, took: float, narrowest: timedelta, widest: timedelta) -> timedelta:
+    """The next window's width: twice as wide after a window purged in under `FAST_WINDOW_SECONDS`, half as wide
+    (never below `PURGE_WINDOW_HOURS`) after one that took over `SLOW_WINDOW_SECONDS`, capped at
+    `PURGE_MAX_WINDOW_HOURS`. Sparse years pass in a few requests; dense days stay small requests."""
+    if took < FAST_WINDOW_SECONDS:
+        return min(width * 2, widest)
+    if took > SLOW_WINDOW_SECONDS:
+        return max(width / 2, narrowest)
+    return width
 
 
 async def purge_window(client: df.DurableOrchestrationClient, start: datetime, end: datetime,

@@ -74,8 +74,14 @@ param purgeRuntimeStatuses string = 'Completed'
 @description('RETENTION_DAYS, whole days; a string so azd can pass it from the environment.')
 param retentionDays string = '30'
 param purgeWindowHours int = 24
-@description('How long one purge run may take; Flex Consumption allows 30 minutes by default, 240 s is kept from the old plan.')
-param purgeTimeBudgetSeconds int = 240
+@description('PURGE_MAX_WINDOW_HOURS: the widest a retention purge window grows to while windows purge fast.')
+param purgeMaxWindowHours int = 8760
+@description('PURGE_PROGRESS_SECONDS: how long one RetentionPurge activity purges windows before the run records its progress and continues as new.')
+param purgeProgressSeconds int = 5
+@description('BULK_CONCURRENCY: instances a bulk run acts on at once (1-200).')
+param bulkConcurrency int = 16
+@description('BULK_PAGE_SIZE: instances a bulk run lists per page, one continue-as-new each (1-1000).')
+param bulkPageSize int = 500
 param payloadTableName string = 'ManagementPayloads'
 param configTableName string = 'OperatorSettings'
 @description('Blob container for archives written before the retention purge; empty turns the archive off.')
@@ -189,7 +195,10 @@ var appSettings = {
   PURGE_RUNTIME_STATUSES: purgeRuntimeStatuses
   RETENTION_DAYS: retentionDays
   PURGE_WINDOW_HOURS: string(purgeWindowHours)
-  PURGE_TIME_BUDGET_SECONDS: string(purgeTimeBudgetSeconds)
+  PURGE_MAX_WINDOW_HOURS: string(purgeMaxWindowHours)
+  PURGE_PROGRESS_SECONDS: string(purgeProgressSeconds)
+  BULK_CONCURRENCY: string(bulkConcurrency)
+  BULK_PAGE_SIZE: string(bulkPageSize)
   PAYLOAD_TABLE_NAME: payloadTableName
   CONFIG_TABLE_NAME: configTableName
   ARCHIVE_CONTAINER: archiveContainer

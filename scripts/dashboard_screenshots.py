@@ -119,6 +119,9 @@ def main() -> int:
                 page.goto(f"{board.origin}/instances?status=Running&refresh=off&size=25")
                 page.wait_for_selector("#summary .total")
                 page.screenshot(path=str(out / "dashboard-narrow.png"))
+                page.goto(f"{board.origin}/instance/{order}")
+                page.wait_for_selector("svg.gantt")
+                page.screenshot(path=str(out / "dashboard-narrow-instance.png"))
                 narrow.close()
     finally:
         emulator.terminate()

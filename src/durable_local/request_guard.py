@@ -9,7 +9,9 @@ could send it requests. Two browser attacks matter:
   it was sent to, or when the browser marks it `Sec-Fetch-Site: cross-site`. Same-origin requests are allowed,
   and so are origins the user allows, as `func start` allows them: `local.settings.json` `Host.CORS`
   (comma-separated, `*` for any) or `--cors`. Requests without `Origin` (curl, the SDK, the CLI) are not
-  browser cross-site requests and pass.
+  browser cross-site requests and pass. As under `func start`, responses to an allowed origin carry
+  `Access-Control-Allow-Origin`, and its CORS preflights (`OPTIONS` with `Access-Control-Request-Method`)
+  are answered with 204.
 - **DNS rebinding.** A page on `attacker.example` whose name is re-pointed at 127.0.0.1 makes same-origin
   requests, which can also read the answers. So every request's `Host` header must name the listener itself:
   `localhost` (or a `*.localhost` name), a loopback or bound address, an IP literal when the listener is bound
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +178,17 @@ class RequestGuard:
             return too_large(self.max_body_bytes)
         return None
 
-    def middleware(self) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    def cors_origin(self, origin: str | None) -> str | None:
+        """The `Access-Control-Allow-Origin` value for a request from `origin`: set only for listed origins."""
+        if origin is None:
+            return None
+        allowed = {o.strip() for o in self.allowed_origins if o.strip()}
+        if "*" in allowed:
+            return "*"
+        normalized = normalize_origin(origin)
+        return origin if normalized and normalized in {normalize_origin(o) for o in allowed} else None
+
+    def middleware(self) -> Middleware:
         @web.middleware
         async def request_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             refusal = self.check(request)
@@ -183,16 +196,33 @@ class RequestGuard:
                 if request.content_length:
                     refusal.force_close()  # do not read (or keep) the unread body
                 return refusal
+            allow_origin = self.cors_origin(request.headers.get("Origin"))
+            if allow_origin and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+                return web.Response(status=204, headers=_preflight_headers(request, allow_origin))
             if request.body_exists:
                 try:
                     await request.read()  # cached for the handler; a chunked body stops at the cap
                 except web.HTTPRequestEntityTooLarge:
-                    response = too_large(self.max_body_bytes)
-                    response.force_close()
-                    return response
-            return await handler(request)
+                    refused = too_large(self.max_body_bytes)
+                    refused.force_close()
+                    return refused
+            response = await handler(request)
+            if allow_origin and not response.prepared:
+                response.headers["Access-Control-Allow-Origin"] = allow_origin
+                response.headers.add("Vary", "Origin")
+            return response
 
         return request_guard
+
+
+def _preflight_headers(request: web.Request, allow_origin: str) -> dict[str, str]:
+    headers = {"Access-Control-Allow-Origin": allow_origin, "Vary": "Origin",
+               "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+               "Access-Control-Max-Age": "600"}
+    requested = request.headers.get("Access-Control-Request-Headers")
+    if requested:
+        headers["Access-Control-Allow-Headers"] = requested
+    return headers
 
 
 def forbidden(message: str) -> web.Response:

@@ -9,6 +9,8 @@ offers what a test needs beyond the public HTTP surface:
   history, written through the host's testing endpoint (never SQL from the test);
 - `run_function(name)`: the real host's admin endpoint that runs a non-HTTP function on demand;
 - `kill()` (SIGKILL) and `start()` again on the same store, for crash tests;
+- `workers=N`: the host's `--workers` (worker processes running the app's code; 0 runs it in the host
+  process); by default the host's own default (`FUNCTIONS_WORKER_PROCESS_COUNT`, else 1);
 - `host.client`: a `DurableHttpClient` over the Durable HTTP API (start, status, list, raise_event,
   terminate, suspend, resume, rewind, restart, purge, entities), so tests do not build URL strings.
 
@@ -29,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import signal
@@ -46,7 +49,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
-from durable_local.vocabulary import DURABLE_API, TERMINAL_STATUSES
+from durable_local.vocabulary import CONTINUATION_HEADER, DURABLE_API, TERMINAL_STATUSES
 
 T = TypeVar("T")
 
@@ -212,19 +215,19 @@ class DurableHttpClient:
 
     def list(self, continuation_token: str | None = None, **query: Any) -> Response:
         """One page of `GET instances` (filters as query parameters; the next page's token in a header)."""
-        headers = {"x-ms-continuation-token": continuation_token} if continuation_token else None
+        headers = {CONTINUATION_HEADER: continuation_token} if continuation_token else None
         return self._api("GET", "instances", query=query, headers=headers)
 
-    def list_all(self, **query: Any) -> list[dict[str, Any]]:
+    def list_all(self, **query: Any) -> builtins.list[dict[str, Any]]:
         """Every instance matching the filters, following continuation tokens page by page."""
-        found: list[dict[str, Any]] = []
+        found: builtins.list[dict[str, Any]] = []
         token: str | None = None
         while True:
             reply = self.list(token, **query)
             if reply.status != 200:
                 raise RuntimeError(f"listing instances -> {reply.status}: {reply.body.decode(errors='replace')}")
             found += reply.json()
-            token = reply.header("x-ms-continuation-token")
+            token = reply.header(CONTINUATION_HEADER)
             if not token:
                 return found
 
@@ -311,6 +314,7 @@ class LocalHost:
         task_hub: str | None = None,
         env: dict[str, str] | None = None,
         app: str | None = None,
+        workers: int | None = None,
         startup_timeout: float = 60,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
@@ -322,6 +326,7 @@ class LocalHost:
         self.task_hub = task_hub
         self.env = dict(env or {})
         self.app = app
+        self.workers = workers
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(self._tmp.name) / "host.log"
@@ -344,6 +349,8 @@ class LocalHost:
             cmd += ["--task-hub", self.task_hub]
         if self.app:
             cmd += ["--app", self.app]
+        if self.workers is not None:
+            cmd += ["--workers", str(self.workers)]
         return cmd
 
     def start(self) -> LocalHost:
@@ -380,6 +387,10 @@ class LocalHost:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the host's worker processes now (empty in the in-process mode)."""
+        return [int(pid) for pid in self._admin("GET", "/admin/host/status").get("workers", [])]
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

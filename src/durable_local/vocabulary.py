@@ -2,7 +2,7 @@
 
 What lives here is what the real Functions host and Durable extension spell one way everywhere:
 
-- the Durable HTTP API's base paths;
+- the Durable HTTP API's base paths, its paging header and the local default task hub;
 - runtime statuses (`OrchestrationRuntimeStatus`): their names, the .NET numbers the history and the
   `runtimeStatus=` filter use, and which ones are terminal;
 - the "function doesn't exist" message the extension writes for an unknown orchestrator, activity or entity;
@@ -22,6 +22,12 @@ DURABLE_API = "/runtime/webhooks/durabletask"
 
 LEGACY_DURABLE_API = "/admin/extensions/DurableTaskExtension"
 """The Functions 1.x path of the same API, which the extension still serves."""
+
+CONTINUATION_HEADER = "x-ms-continuation-token"
+"""The header that carries the next page's token of an instance or entity listing, both ways."""
+
+LOCAL_DEFAULT_TASK_HUB = "TestHubName"
+"""The task hub of an app whose host.json names none, when it runs locally (EXT `DurableTaskOptions`)."""
 
 
 class RuntimeStatus(StrEnum):

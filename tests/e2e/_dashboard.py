@@ -34,8 +34,9 @@ ENABLE_HINT = ("the browser tests need Debian's chromium and Playwright for Pyth
 class Dashboard:
     """A running `durable dashboard`: its URL with the token, and its log."""
 
-    def __init__(self, process: subprocess.Popen[str], url: str, log_path: Path, port: int) -> None:
+    def __init__(self, process: subprocess.Popen[str], url: str, log_path: Path, port: int, banner: str) -> None:
         self.process = process
+        self.banner = banner
         self.url = url
         self.log_path = log_path
         self.port = port
@@ -47,16 +48,19 @@ class Dashboard:
 
 
 @contextmanager
-def dashboard(base_url: str, *extra: str, cwd: str | None = None) -> Iterator[Dashboard]:
-    """Start `durable dashboard --base-url base_url` on a free port; yield once it printed its URL."""
+def dashboard(base_url: str | None, *extra: str, cwd: str | None = None,
+              env: dict[str, str] | None = None) -> Iterator[Dashboard]:
+    """Start `durable dashboard --base-url base_url` (None: no flag) on a free port; yield once it printed its
+    URL."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="dashboard-") as workdir:
         log_path = Path(workdir) / "dashboard.log"
         stdout_path = Path(workdir) / "stdout.txt"
-        command = [sys.executable, "-m", "durable_local", "dashboard", "--base-url", base_url, "--port", str(port),
-                   *extra]
+        command = [sys.executable, "-m", "durable_local", "dashboard", "--port", str(port), *extra,
+                   *(["--base-url", base_url] if base_url else [])]
         with log_path.open("w") as log, stdout_path.open("w") as out:
-            process = subprocess.Popen(command, cwd=cwd or workdir, stdout=out, stderr=log, text=True)
+            process = subprocess.Popen(command, cwd=cwd or workdir, stdout=out, stderr=log, text=True,
+                                       env={**os.environ, **(env or {})})
         try:
             deadline = time.monotonic() + 30
             url = ""
@@ -68,7 +72,7 @@ def dashboard(base_url: str, *extra: str, cwd: str | None = None) -> Iterator[Da
                 lines = [line.strip() for line in stdout_path.read_text().splitlines()]
                 url = next((line for line in lines if "?token=" in line), "")
                 time.sleep(0.05)
-            yield Dashboard(process, url, log_path, port)
+            yield Dashboard(process, url, log_path, port, stdout_path.read_text())
         finally:
             process.terminate()
             try:

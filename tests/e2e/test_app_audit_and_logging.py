@@ -39,16 +39,12 @@ def audit_records(app, **match: object) -> list[dict]:
 
 
 def eventually_one_record(app, timeout: float = 15, **match: object) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        records = audit_records(app, **match)
-        if records:
-            time.sleep(0.2)  # a duplicate would be written right after the first
-            records = audit_records(app, **match)
-            assert len(records) == 1, records
-            return records[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no audit record matching {match}:\n{app.log()[-2000:]}")
+    eventually(lambda: audit_records(app, **match), timeout=timeout,
+               message=lambda: f"an audit record matching {match}:\n{app.log()[-2000:]}")
+    time.sleep(0.2)  # a duplicate would be written right after the first
+    records = audit_records(app, **match)
+    assert len(records) == 1, records
+    return records[0]
 
 
 def running(app, prefix: str) -> str:
@@ -120,10 +116,8 @@ def test_purge_by_filter_logs_the_filter_and_count_without_a_principal_when_none
 
 def test_storage_calls_do_not_flood_the_log_with_http_lines(app):
     instance_id = start(app, "ApprovalWorkflow", {"requestId": "quiet"}, unique("quiet"))
-    deadline = time.monotonic() + 30
-    while app.get(f"/management-payloads/{instance_id}").status != 200:
-        assert time.monotonic() < deadline, app.log()[-2000:]
-        time.sleep(0.05)
+    eventually(lambda: app.get(f"/management-payloads/{instance_id}").status == 200, timeout=30,
+               message=lambda: f"the management payload saved:\n{app.log()[-2000:]}")
     log = app.log()
     assert "Saved the management payload" in log  # the app's own INFO lines are there
     assert "Request URL:" not in log and "Response status:" not in log

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -10,7 +9,9 @@ from urllib.parse import quote
 import pytest
 from _app import app_host, error_of, start, unique
 
-API = "/runtime/webhooks/durabletask"
+from durable_local.testing import DURABLE_API, eventually
+
+API = DURABLE_API
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +49,13 @@ def run_bulk(host, operation: str, query: str = "", body: Any = None, timeout: f
 
 def test_terminate_by_filter_after_a_dry_run_acts_on_exactly_the_dry_run_set(app):
     prefix = unique("bulk-term")
-    ids = start_many(app, "ApprovalWorkflow", prefix, 120, {"requestId": "bulk"})
+    ids = start_many(app, "ApprovalWorkflow", prefix, 200, {"requestId": "bulk"})
     wait_all(app, ids, {"Running"})
 
     dry = app.post(f"/bulk/terminate?runtimeStatus=Running&instanceIdPrefix={prefix}&dryRun=true")
     assert dry.status == 200, dry.body
     plan = dry.json()
-    assert plan["count"] == 120
+    assert plan["count"] == 200
     assert len(plan["instanceIds"]) == 100 and set(plan["instanceIds"]) <= set(ids)
     late = start(app, "ApprovalWorkflow", {"requestId": "late"}, f"{prefix}-late")
     app.wait_for_status(late, {"Running"})
@@ -64,9 +65,11 @@ def test_terminate_by_filter_after_a_dry_run_acts_on_exactly_the_dry_run_set(app
     final = run_bulk(app, "terminate", query)
     assert final["runtimeStatus"] == "Completed"
     output = final["output"]
-    assert (output["matched"], output["done"], output["failed"], output["skipped"]) == (120, 120, 0, 0)
-    assert output["pages"] >= 3  # 50 per page: continued as new between pages
-    assert final["customStatus"]["phase"] == "finished" and final["customStatus"]["done"] == 120
+    # 50 per page, continued as new between pages; the terminated leave the filter while it pages, and
+    # still none is skipped or repeated (matched is exactly the set)
+    assert (output["matched"], output["done"], output["failed"], output["skipped"]) == (200, 200, 0, 0)
+    assert output["pages"] >= 4
+    assert final["customStatus"]["phase"] == "finished" and final["customStatus"]["done"] == 200
     for instance_id in ids:
         status = status_of(app, instance_id)
         assert status and status["runtimeStatus"] == "Terminated", instance_id
@@ -138,6 +141,17 @@ def test_purge_removes_only_terminal_instances(app):
         assert present == (seed["runtimeStatus"] in ("Running", "Suspended")), seed
 
 
+def test_purge_by_id_checks_each_status_and_name(app):
+    prefix = unique("bulk-purge-ids")
+    app.seed([{"instanceId": f"{prefix}-done", "name": "HelloWorld", "runtimeStatus": "Completed"},
+              {"instanceId": f"{prefix}-running", "name": "HelloWorld", "runtimeStatus": "Running"},
+              {"instanceId": f"{prefix}-old-bulk", "name": "BulkOperation", "runtimeStatus": "Completed"}])
+    ids = [f"{prefix}-done", f"{prefix}-running", f"{prefix}-old-bulk", f"{prefix}-missing"]
+    final = run_bulk(app, "purge", body={"instanceIds": ids})
+    assert (final["output"]["done"], final["output"]["skipped"], final["output"]["failed"]) == (1, 3, 0)
+    assert [i for i in ids if status_of(app, i)] == [f"{prefix}-running", f"{prefix}-old-bulk"]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "problem"),
     [
@@ -168,12 +182,12 @@ def test_kill_mid_run_then_restart_finishes_every_instance(azurite):
         wait_all(host, ids, {"Running"})
         reply = host.post(f"/bulk/terminate?instanceIdPrefix={prefix}")
         bulk_id = reply.json()["id"]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        def thirty_done() -> dict | None:
             custom = (status_of(host, bulk_id) or {}).get("customStatus") or {}
-            if custom.get("done", 0) >= 30:
-                break
-            time.sleep(0.02)
+            return custom if custom.get("done", 0) >= 30 else None
+
+        custom = eventually(thirty_done, timeout=60, interval=0.02, message="30 instances done by the bulk run")
+        assert custom.get("phase") in ("listing", "acting"), custom  # killed mid-run, not after it
         host.kill()
         host.start()
         final = host.wait_for_status(bulk_id, timeout=180)

@@ -4,7 +4,6 @@ call may have changed by the time the Durable API acts (150 concurrent calls on 
 from __future__ import annotations
 
 import concurrent.futures
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from _app import app_host, start, unique
 
-from durable_local.testing import LocalHost, Response
+from durable_local.testing import LocalHost, Response, eventually
 
 CONCURRENT_CALLS = 150
 
@@ -35,12 +34,11 @@ def all_at_once(call: Callable[[int], Response]) -> Counter[int]:
 def failed_order(app: LocalHost) -> str:
     """An OrderFulfillment that fails at ShipOrder (its warehouse has no carrier), so it can be rewound."""
     instance_id = start(app, "OrderFulfillment", {"orderId": unique("o"), "warehouse": unique("w")}, unique("race"))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def completed_steps() -> int:
         history = app.get(f"/instances/{instance_id}?showHistory=true").json().get("historyEvents") or []
-        if sum(e["EventType"] == "TaskCompleted" for e in history) >= 2:
-            break
-        time.sleep(0.05)
+        return sum(e["EventType"] == "TaskCompleted" for e in history)
+
+    eventually(lambda: completed_steps() >= 2, message=f"{instance_id} waiting for the approval")
     assert app.post(f"/instances/{instance_id}/raiseEvent/ApprovalEvent", {"by": "x"}).status == 202
     assert app.wait_for_status(instance_id)["runtimeStatus"] == "Failed"
     return instance_id

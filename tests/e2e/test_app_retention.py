@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from _app import app_host, unique
 
-API = "/runtime/webhooks/durabletask"
+from durable_local.testing import DURABLE_API, eventually
+
+API = DURABLE_API
 
 
 def iso(moment: datetime) -> str:
@@ -43,7 +44,7 @@ def test_one_run_per_day_with_progress_and_totals(azurite):
         run = status(host, first_day)
         assert run and run["runtimeStatus"] == "Completed" and run["name"] == "RetentionPurge"
         assert run["output"]["purged"] == 60
-        assert run["output"]["windows"] >= 45  # 90 days in 48-hour windows: continued as new many times
+        assert run["output"]["windows"] >= 2  # 48-hour windows at first, wider while they purge fast
         assert run["customStatus"]["phase"] == "finished" and run["customStatus"]["purged"] == 60
         survivors = {s["instanceId"] for s in seeds if exists(host, s["instanceId"])}
         assert survivors == {s["instanceId"] for s in seeds if s["runtimeStatus"] == "Running"} | {f"{prefix}-recent"}
@@ -67,19 +68,20 @@ def test_kill_mid_purge_then_restart_finishes_the_run(azurite):
     prefix = unique("ret-kill")
     now = datetime.now(UTC)
     with app_host(azurite, RETENTION_DAYS="1", PURGE_WINDOW_HOURS="1", PURGE_PROGRESS_SECONDS="0",
+                  PURGE_MAX_WINDOW_HOURS="1",
                   PURGE_RUNTIME_STATUSES="Completed") as host:
         seeds = [{"instanceId": f"{prefix}-{n:03d}", "name": "HelloWorld",
                   "runtimeStatus": "Completed" if n % 4 else "Running",
                   "createdTime": iso(now - timedelta(days=2, hours=n))} for n in range(160)]
         host.seed(seeds)
         assert host.run_function("purge_history_timer").status == 202
-        deadline = time.monotonic() + 60
         instance_id = run_id(now)
-        while time.monotonic() < deadline:
+
+        def forty_windows() -> dict | None:
             custom = (status(host, instance_id) or {}).get("customStatus") or {}
-            if custom.get("windows", 0) >= 40:
-                break
-            time.sleep(0.01)
+            return custom if custom.get("windows", 0) >= 40 else None
+
+        custom = eventually(forty_windows, timeout=60, interval=0.01, message="40 windows purged by the retention run")
         assert custom.get("phase") == "purging", custom
         host.kill()
         host.start()

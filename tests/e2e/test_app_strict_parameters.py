@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from _app import app_host, error_of, start, unique
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_a_deeply_nested_body_is_refused(app: LocalHost) -> None:
 
 
 @pytest.mark.parametrize(("setting", "value"), [("RETENTION_DAYS", "nan"), ("RETENTION_DAYS", "inf"),
-                                                ("PURGE_WINDOW_HOURS", "nan"), ("PURGE_TIME_BUDGET_SECONDS", "inf")])
+                                                ("PURGE_WINDOW_HOURS", "nan"), ("PURGE_PROGRESS_SECONDS", "inf")])
 def test_retention_settings_fail_closed_on_non_finite_numbers(azurite: Any, setting: str, value: str) -> None:
     with app_host(azurite, **{setting: value}) as host:
         old = unique("old")

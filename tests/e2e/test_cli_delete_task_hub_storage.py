@@ -24,6 +24,8 @@ OTHER_CONTAINERS = ["otherhub-leases", "clihub-leases-backup", "clihub2-largemes
 
 
 class Account:
+    """The Azurite account's table, queue and blob services, to create and inspect a task hub's artifacts."""
+
     def __init__(self, connection_string: str) -> None:
         self.tables = TableServiceClient.from_connection_string(connection_string)
         self.queues = QueueServiceClient.from_connection_string(connection_string)

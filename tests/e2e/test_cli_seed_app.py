@@ -1,5 +1,6 @@
-"""docs/cli.md "The seed's examples", run exactly as written: every line of its second `bash` block, in order,
-through a shell, from a copy of samples/seed-app, against that app on a local host started with --testing."""
+"""docs/cli.md "The examples of Microsoft's instance-management page", run exactly as written: every line of
+its second `bash` block, in order, through a shell, from a copy of samples/seed-app, against that app on a local
+host started with --testing."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ SEED_ID = "0ab8c55a66644d68a3a8b220b12d209c"
 def documented_lines() -> tuple[list[str], list[str]]:
     """The section's two bash blocks: how to start the host, then the example lines."""
     text = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
-    section = text.split("## The seed's examples", 1)[1].split("\n## ", 1)[0]
+    section = text.split("## The examples of Microsoft's instance-management page", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 2, "expected the start-the-host block and the examples block"
     return [[line for line in block.splitlines() if line.strip()] for block in blocks]  # type: ignore[return-value]

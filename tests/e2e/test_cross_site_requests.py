@@ -123,3 +123,20 @@ def test_task_hub_deletion_needs_testing_mode(azurite: Any, tmp_path_factory: py
         assert "--testing" in reply.json()["error"]
         assert host.get("/admin/host/taskhubs/DurableFunctionsHub").json()["instances"] >= 1
         assert host.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").status == 200
+
+
+def test_listed_origins_get_cors_headers_and_preflights_as_under_func_start(app: LocalHost) -> None:
+    preflight = app.request("OPTIONS", "/instances", headers={
+        "Origin": CORS_FLAG_ORIGIN, "Access-Control-Request-Method": "DELETE",
+        "Access-Control-Request-Headers": "content-type"})
+    assert preflight.status == 204
+    assert preflight.header("Access-Control-Allow-Origin") == CORS_FLAG_ORIGIN
+    assert "DELETE" in (preflight.header("Access-Control-Allow-Methods") or "")
+    assert preflight.header("Access-Control-Allow-Headers") == "content-type"
+    listed = app.get("/instances?top=1", headers={"Origin": CORS_SETTING_ORIGIN})
+    assert listed.status == 200 and listed.header("Access-Control-Allow-Origin") == CORS_SETTING_ORIGIN
+    foreign = app.get("/instances?top=1", headers={"Origin": "https://evil.example"})
+    assert foreign.header("Access-Control-Allow-Origin") is None  # the browser keeps the answer from the page
+    refused = app.request("OPTIONS", "/instances", headers={"Origin": "https://evil.example",
+                                                            "Access-Control-Request-Method": "DELETE"})
+    assert refused.header("Access-Control-Allow-Origin") is None

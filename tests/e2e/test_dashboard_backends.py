@@ -128,3 +128,16 @@ def test_without_extensions_the_dashboard_pages_the_plain_api_and_marks_partial_
         page = get(f"{board.origin}/instance/job-001", headers=headers)
         assert page.status == 200 and b"Hello" in page.body
         assert "local-host extension /admin/host/counts is not there" in board.log()
+
+
+def test_a_named_environment_picks_the_app_key_and_task_hub(host, tmp_path):
+    config = tmp_path / "environments.toml"
+    config.write_text(f'[environments.local]\nbase_url = "{host.base_url}"\ntask_hub = "OtherHub"\n'
+                      'key_env = "LOCAL_DURABLE_KEY"\n', encoding="utf-8")
+    env = {"DURABLE_CONFIG": str(config), "LOCAL_DURABLE_KEY": "k-123", "DURABLE_BASE_URL": "http://127.0.0.1:9"}
+    with dashboard(None, "--env", "local", env=env) as board:
+        assert f"Durable dashboard for {host.base_url} (task hub OtherHub)" in board.banner
+        page = get(f"{board.origin}/instance/nobody", headers=session(board)).body.decode()
+        assert "No instance with ID" in page and "k-123" not in page
+    with dashboard(None, "--env", "local", "--task-hub-name", "Flagged", env=env) as board:
+        assert "(task hub Flagged)" in board.banner  # a flag wins over the environment

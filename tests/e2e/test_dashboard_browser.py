@@ -54,6 +54,8 @@ def page(browser, board):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
     page.goto(board.url)  # sets the session cookie, then redirects to /instances
     yield page
     context.close()
@@ -87,6 +89,29 @@ def test_the_token_url_opens_the_instances_view_and_the_filter_lives_in_the_url(
     # a bookmarked URL shows the same view
     page.goto(page.url)
     assert ids_on_page(page) == ids
+    # a click on a histogram bar narrows the filter to that bucket's created times
+    page.wait_for_selector("#summary svg a")
+    page.locator("#summary svg a").first.click()
+    page.wait_for_url(re.compile(r"from=.*&to="))
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)
+    low, high = (datetime.fromisoformat(query[k][0].replace("Z", "+00:00")) for k in ("from", "to"))
+    expected = [f"{PAGE_PREFIX}{i:04d}" for i in range(0, 130, 10) if low <= SEED_START + timedelta(hours=i) <= high]
+    assert expected and ids_on_page(page) == expected
+
+
+def test_the_list_refreshes_itself_unless_paused(page, board, app):
+    prefix = unique("fresh") + "-"
+    app.seed([{"instanceId": f"{prefix}a", "name": "Fresh", "runtimeStatus": "Running"}])
+    open_list(page, board, prefix=prefix)
+    assert ids_on_page(page) == [f"{prefix}a"]
+    page.get_by_role("link", name=f"{prefix}a").focus()
+    app.seed([{"instanceId": f"{prefix}b", "name": "Fresh", "runtimeStatus": "Running"}])
+    expect(page.locator("table.instances td.id a")).to_have_count(2, timeout=15000)
+    expect(page.get_by_role("link", name=f"{prefix}a")).to_be_focused()  # the refresh keeps the keyboard focus
+    open_list(page, board, prefix=prefix, refresh="off")
+    app.seed([{"instanceId": f"{prefix}c", "name": "Fresh", "runtimeStatus": "Running"}])
+    page.wait_for_timeout(6500)  # longer than the refresh interval (5 s)
+    assert ids_on_page(page) == [f"{prefix}a", f"{prefix}b"]
 
 
 def test_orchestrator_name_and_free_text_filters(page, board):
@@ -270,12 +295,37 @@ def test_read_only_shows_no_actions_and_refuses_them(browser, app):
     app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/terminate")
 
 
-def test_narrow_screen_keeps_the_list_usable(browser, board):
+def test_narrow_screen_keeps_the_list_usable(browser, board, app):
+    instance_id = start(app, "E1_HelloSequence", None, unique("narrow"))
+    app.wait_for_status(instance_id, {"Completed"})
     context = browser.new_context(viewport={"width": 390, "height": 800})
     page = context.new_page()
-    page.goto(board.url + "&" + urllib.parse.urlencode({}))
+    page.goto(board.url)
     page.goto(f"{board.origin}/instances?prefix={PAGE_PREFIX}&size=25")
     assert len(ids_on_page(page)) == 25
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, width
+    open_instance(page, board, instance_id)
+    page.wait_for_selector("svg.gantt")  # the timeline scrolls inside its own box; the page does not
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
     context.close()
+
+
+def test_actions_work_from_the_keyboard(page, board, app):
+    instance_id = running_approval(app)
+    open_instance(page, board, instance_id)
+    page.get_by_role("button", name="Suspend…").focus()
+    page.wait_for_timeout(3500)  # the running instance's view refreshes every 3 s; the focus stays put
+    expect(page.get_by_role("button", name="Suspend…")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Reason")).to_be_focused()  # focus moves into the confirmation
+    page.keyboard.press("Escape")
+    expect(page.locator("form.confirm")).to_have_count(0)
+    page.get_by_role("button", name="Suspend…").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.type("maintenance window")
+    page.keyboard.press("Tab")  # to the confirm button
+    page.keyboard.press("Enter")
+    expect(page.locator("#runtime-status")).to_have_text("Suspended", timeout=20000)
+    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").json()["runtimeStatus"] == "Suspended"
+    app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/terminate")

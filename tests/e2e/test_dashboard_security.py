@@ -3,6 +3,7 @@ actions refused, the system key never sent to the browser, bad action input refu
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 
@@ -67,7 +68,7 @@ def test_the_token_gives_a_session_and_the_key_never_reaches_the_browser(board, 
 def test_a_foreign_host_header_is_refused(board):
     headers = {**session(board), "Host": f"evil.example:{board.port}"}
     reply = get(f"{board.origin}/instances", headers=headers)
-    assert reply.status == 403 and b"not allowed" in reply.body
+    assert reply.status == 403 and b"does not name this host" in reply.body
 
 
 def test_cross_site_actions_are_refused_and_change_nothing(board, app):
@@ -127,3 +128,48 @@ def test_a_bulk_run_acts_only_on_its_dry_run_and_runs_once(board, app):
     assert b"5 done" in job.body
     assert app.get(f"/runtime/webhooks/durabletask/instances?instanceIdPrefix={prefix}").json() == []
     assert "bulk purge finished" in board.log()
+
+
+def test_an_oversized_form_is_refused(board):
+    headers = {**session(board), "Origin": board.origin, "HX-Request": "true"}
+    reply = post(f"{board.origin}/instance/x/action/raise-event", headers=headers,
+                 data=b"event_name=E&event_data=" + b"1" * (2 * 1024 * 1024))
+    assert reply.status == 413
+
+
+def test_a_bulk_plan_needs_a_filter_and_statuses_the_operation_allows(board):
+    headers = {**session(board), "Origin": board.origin, "HX-Request": "true"}
+    empty = post(f"{board.origin}/bulk/plan", headers=headers, data=b"operation=terminate&filter=")
+    assert empty.status == 400 and b"empty filter is refused" in empty.body
+    running = post(f"{board.origin}/bulk/plan", headers=headers,
+                   data=urllib.parse.urlencode({"operation": "purge", "filter": "status=Running"}).encode())
+    assert running.status == 400 and b"purge acts only on instances that are" in running.body
+
+
+def test_a_huge_payload_is_truncated_with_a_download_of_the_whole(board, app):
+    headers = session(board)
+    big = {"rows": ["x" * 100 for _ in range(1000)]}
+    instance_id = unique("big")
+    app.seed([{"instanceId": instance_id, "name": "Big", "runtimeStatus": "Completed", "input": big}])
+    page = get(f"{board.origin}/instance/{instance_id}", headers=headers).body.decode()
+    assert "Large payload (" in page and "the first 64 KiB are shown" in page
+    assert len(page) < 200_000
+    download = get(f"{board.origin}/instance/{instance_id}/payload/input", headers=headers)
+    assert download.status == 200 and "attachment" in (download.header("Content-Disposition") or "")
+    assert json.loads(download.body) == big
+
+
+def test_restart_and_purge_of_a_finished_instance(board, app):
+    headers = {**session(board), "Origin": board.origin, "HX-Request": "true"}
+    instance_id = start(app, "HelloWorld", {"name": "again"}, unique("hello"))
+    app.wait_for_status(instance_id, {"Completed"})
+    base = f"{board.origin}/instance/{instance_id}/action"
+    restarted = post(f"{base}/restart", headers=headers)
+    assert restarted.status == 200 and b"restarted as instance" in restarted.body
+    app.wait_for_status(instance_id, {"Completed"})
+    purged = post(f"{base}/purge", headers=headers)
+    assert purged.status == 200 and b"purged instance" in purged.body
+    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").status == 404
+    again = post(f"{base}/purge", headers=headers)
+    assert again.status == 200 and b"refused: HTTP 404" in again.body
+    assert f"purge '{instance_id}': ok" in board.log()

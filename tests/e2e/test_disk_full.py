@@ -5,6 +5,7 @@ write answer with an error instead of hanging. Needs permission to mount a tmpfs
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,10 +15,10 @@ from typing import Any
 import pytest
 from _app import app_settings
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
 APP_DIR = Path(__file__).resolve().parents[2]
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 
 
 @pytest.fixture
@@ -38,10 +39,13 @@ def fill(folder: Path) -> Path:
     """Write a file until the disk is full; the file, to delete later."""
     filler = folder / "filler"
     block = b"\0" * 65536
-    with filler.open("wb") as out, contextlib.suppress(OSError):
-        while True:
-            out.write(block)
-            out.flush()
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(descriptor, block)
+    finally:
+        os.close(descriptor)
     return filler
 
 

@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "core_app"
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 START = datetime(2025, 3, 1, tzinfo=UTC)
 STATUSES = ("Completed", "Failed", "Terminated", "Running", "Pending", "Suspended")
 NAMES = ("Hello", "FanOut", "Boom", "Legacy")

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from _app import app_host
 
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost, eventually
 
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 MiB = 1024 * 1024
 
 
@@ -112,9 +112,8 @@ def test_a_wait_stops_when_the_client_disconnects(app: LocalHost) -> None:
                       f"Host: 127.0.0.1:{app.port}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"
                       "{}").encode())
         time.sleep(0.5)
-    deadline = time.monotonic() + 20
-    while "the client disconnected" not in app.log() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    eventually(lambda: "the client disconnected" in app.log(), timeout=20, interval=0.1,
+               message="the host noticing the disconnection")
     assert "stopped waiting for instance" in app.log()
 
 
@@ -124,9 +123,8 @@ def test_the_app_wait_route_stops_when_the_client_disconnects(app: LocalHost) ->
                       f"Host: 127.0.0.1:{app.port}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"
                       "{}").encode())
         time.sleep(1)
-    deadline = time.monotonic() + 20
-    while "Cancelled: the client disconnected" not in app.log() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    eventually(lambda: "Cancelled: the client disconnected" in app.log(), timeout=20, interval=0.1,
+               message="the host cancelling the function")
     assert "Executed 'Functions.start_and_wait' (Cancelled: the client disconnected)" in app.log()
 
 
@@ -158,6 +156,7 @@ def test_deeply_nested_json_gets_400_from_every_body_reader(app: LocalHost) -> N
     raised = app.post(f"{API}/instances/{running}/raiseEvent/Approval", raw=deep, headers=json_type)
     assert raised.status == 400
     assert app.post("/admin/host/seed", raw=deep, headers=json_type).status == 400
+    assert app.post("/admin/host/purge-instances", raw=deep, headers=json_type).status == 400
     assert app.post(f"{API}/orchestrators/HelloWorld", raw=b"[" * 64 + b"]" * 64, headers=json_type).status == 202
 
 
@@ -181,3 +180,11 @@ def test_a_huge_top_is_a_bounded_page(app: LocalHost) -> None:
         reply = app.get(f"{API}/instances?top={top}&showInput=false")
         assert reply.status == 200, (top, reply.body)
         assert len(reply.json()) <= 1000
+
+
+def test_testing_endpoints_refuse_non_finite_seconds(app: LocalHost) -> None:
+    for body in (b'{"timeout": NaN}', b'{"timeout": Infinity}', b'{"timeout": -1}', b'{"timeout": "5"}'):
+        reply = app.post("/admin/host/idle", raw=body, headers={"Content-Type": "application/json"})
+        assert reply.status == 400, body
+        assert "timeout" in reply.json()["error"]
+    assert app.post("/admin/host/idle", {"timeout": 5}).status == 200

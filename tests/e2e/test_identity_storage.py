@@ -11,7 +11,6 @@ import contextlib
 import os
 import shutil
 import ssl
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,7 +27,7 @@ from azure.identity import ManagedIdentityCredential
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
-from durable_local.testing import LocalHost, free_port
+from durable_local.testing import LocalHost, eventually, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PAYLOAD_TABLE = "IdentityPayloads"
@@ -112,14 +111,13 @@ def process_environment(host: LocalHost) -> dict[str, str]:
 
 
 def saved_payload(app: LocalHost, instance_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def saved() -> dict | None:
         reply = app.get(f"/management-payloads/{instance_id}")
-        if reply.status == 200:
-            return reply.json()
-        assert reply.status == 404, reply.body
-        time.sleep(0.1)
-    raise TimeoutError(f"no payload saved for {instance_id}:\n{app.log()[-3000:]}")
+        assert reply.status in (200, 404), reply.body
+        return reply.json() if reply.status == 200 else None
+
+    return eventually(saved, timeout=timeout, interval=0.1,
+                      message=lambda: f"a payload saved for {instance_id}:\n{app.log()[-3000:]}")
 
 
 def get_entity(storage: OAuthAzurite, partition: str, row: str, token: str | None) -> int:

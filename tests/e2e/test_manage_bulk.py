@@ -10,8 +10,9 @@ from _app import app_host, start, unique
 
 from durable_local.manage import bulk
 from durable_local.manage.client import DurableClient
+from durable_local.testing import DURABLE_API
 
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from durable_local.host.failure_text import MAX_FAILURE_TEXT
-from durable_local.testing import LocalHost
+from durable_local.testing import DURABLE_API, LocalHost
 
 APP = Path(__file__).resolve().parents[1] / "apps" / "failing_app"
-API = "/runtime/webhooks/durabletask"
+API = DURABLE_API
 KINDS = ["BrokenStr", "Unpicklable", "HugeMessage"]
 
 

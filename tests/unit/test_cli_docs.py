@@ -24,7 +24,7 @@ def _subparsers_action() -> argparse._SubParsersAction:
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
-    return {name: parser for name, parser in _subparsers_action().choices.items() if name != "host"}
+    return {name: parser for name, parser in _subparsers_action().choices.items() if name not in ("host", "dashboard")}
 
 
 def _help_lines() -> dict[str, str]:

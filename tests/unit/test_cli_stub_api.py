@@ -24,6 +24,8 @@ Reply = tuple[int, dict[str, str], Any]
 
 @dataclass
 class Seen:
+    """One request the stand-in API received."""
+
     method: str
     path: str
     query: dict[str, list[str]]
@@ -101,6 +103,8 @@ def app_dir(tmp_path, monkeypatch):
 
 @dataclass
 class Result:
+    """A `durable` command's exit code and output."""
+
     code: int
     out: str
     err: str

@@ -1,5 +1,5 @@
 """The dashboard's pure logic: the filter in the page URL, counts and histogram buckets, the timeline built from
-the HTTP API's history, escaped collapsible JSON, and the Host/Origin checks."""
+the HTTP API's history, escaped collapsible JSON, and what counts as a loopback address."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from multidict import MultiDict
 
-from durable_local.dashboard import guard, jsonview, summary, timeline
+from durable_local.dashboard import jsonview, summary, timeline
 from durable_local.dashboard.command import is_loopback
 from durable_local.dashboard.filters import FilterError, InstanceFilter
 
@@ -139,25 +139,7 @@ def test_a_huge_payload_is_truncated():
     assert rendered.truncated and rendered.size == jsonview.LIMIT + 12
 
 
-# -- guard ----------------------------------------------------------------------------------------------
-def test_host_header_check():
-    allowed = {"bound_host": "127.0.0.1", "port": 7080}
-    assert guard.host_allowed("127.0.0.1:7080", **allowed)
-    assert guard.host_allowed("localhost:7080", **allowed)
-    assert guard.host_allowed("[::1]:7080", **allowed)
-    assert not guard.host_allowed("evil.example:7080", **allowed)
-    assert not guard.host_allowed("localhost:9999", **allowed)
-    assert guard.host_allowed("box.internal:7080", allowed_hosts=["box.internal"], **allowed)
-
-
-def test_cross_site_check():
-    assert not guard.cross_site("GET", "http://evil.example", None, "127.0.0.1:7080")
-    assert guard.cross_site("POST", "http://evil.example", None, "127.0.0.1:7080")
-    assert guard.cross_site("POST", "null", None, "127.0.0.1:7080")
-    assert guard.cross_site("POST", None, "cross-site", "127.0.0.1:7080")
-    assert not guard.cross_site("POST", "http://127.0.0.1:7080", "same-origin", "127.0.0.1:7080")
-
-
+# -- start-up -------------------------------------------------------------------------------------------
 def test_loopback_addresses():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.10")

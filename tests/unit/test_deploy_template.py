@@ -57,32 +57,51 @@ def settings_the_app_reads() -> tuple[set[str], list[tuple[str, ...]]]:
         tuples = _module_tuples(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
-                name = _call_name(node)
-                first = node.args[0] if node.args else None
-                if name in SETTING_READERS | {"environ.get", "os.environ.get", "getenv", "os.getenv"} and (
-                    isinstance(first, ast.Constant) and isinstance(first.value, str)
-                ):
-                    settings.add(first.value)
-                if name.split(".")[-1] in CONNECTION_READERS and node.args:
-                    chain: list[str] = []
-                    for arg in node.args:
-                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                            chain.append(arg.value)
-                        elif isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Name):
-                            chain.extend(tuples.get(arg.value.id, ()))
-                    if chain:
-                        connections.append(tuple(chain))
+                settings |= _settings_read_by_call(node)
+                chain = _connection_chain(node, tuples)
+                if chain:
+                    connections.append(chain)
             elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
                 if node.value.attr == "environ" and isinstance(node.slice, ast.Constant):
                     settings.add(str(node.slice.value))
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                for decorator in node.decorator_list:
-                    for inner in ast.walk(decorator):
-                        if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
-                            match = SETTING_REFERENCE.match(inner.value)
-                            if match:
-                                settings.add(match.group(1))
+                settings |= _settings_referenced_by_decorators(node)
     return settings, connections
+
+
+def _settings_read_by_call(node: ast.Call) -> set[str]:
+    """`setting("X", ...)`, `os.environ.get("X")` and the like: {"X"}."""
+    first = node.args[0] if node.args else None
+    if _call_name(node) in SETTING_READERS | {"environ.get", "os.environ.get", "getenv", "os.getenv"} and (
+        isinstance(first, ast.Constant) and isinstance(first.value, str)
+    ):
+        return {first.value}
+    return set()
+
+
+def _connection_chain(node: ast.Call, tuples: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The connection names a storage helper call is given, `*NAME` tuples followed; empty for other calls."""
+    if _call_name(node).split(".")[-1] not in CONNECTION_READERS:
+        return ()
+    chain: list[str] = []
+    for arg in node.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            chain.append(arg.value)
+        elif isinstance(arg, ast.Starred) and isinstance(arg.value, ast.Name):
+            chain.extend(tuples.get(arg.value.id, ()))
+    return tuple(chain)
+
+
+def _settings_referenced_by_decorators(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """`%X%` in any string of a function's decorators (e.g. a timer schedule): {"X"}."""
+    found: set[str] = set()
+    for decorator in node.decorator_list:
+        for inner in ast.walk(decorator):
+            if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+                match = SETTING_REFERENCE.match(inner.value)
+                if match:
+                    found.add(match.group(1))
+    return found
 
 
 def bicep_object(path: Path, variable: str) -> str:

@@ -1,9 +1,14 @@
-"""The test harness's pure parts: `eventually` (polling without hand-written loops) and the client's URLs."""
+"""The test harness on its own: `eventually` (polling without hand-written loops) and the Durable HTTP API client
+(its URLs, and what it sends to a real local HTTP server)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 
@@ -72,3 +77,54 @@ def test_client_urls_are_under_the_durable_api_base_path_with_escaped_segments()
         f"http://example.test:7071{DURABLE_API}/instances/a?showHistory=true")
     other = DurableHttpClient("https://app.example", api_path="/admin/extensions/DurableTaskExtension")
     assert other.api_url("instances") == "https://app.example/admin/extensions/DurableTaskExtension/instances"
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers every request with 200 and a continuation token on the first page; records what it got."""
+
+    seen: ClassVar[list[tuple[str, str, dict[str, str], bytes]]] = []
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        page = b'[{"instanceId": "a"}]' if "x-ms-continuation-token" not in self.headers else b'[{"instanceId": "b"}]'
+        self.send_response(200)
+        if "x-ms-continuation-token" not in self.headers:
+            self.send_header("x-ms-continuation-token", "page-2")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    do_GET = do_POST = do_DELETE = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[str]:
+    _Recorder.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_client_sends_its_key_escapes_ids_and_follows_continuation_tokens(recorder: str) -> None:
+    client = DurableHttpClient(recorder, key="system-key")
+    assert client.raise_event("a/b c", "Go", {"x": 1}).status == 200
+    assert [item["instanceId"] for item in client.list_all(runtimeStatus=["Failed", "Running"])] == ["a", "b"]
+    assert client.terminate("i1", "done").status == 200
+
+    (method, path, headers, body), first_page, second_page, terminate = _Recorder.seen
+    assert (method, path) == ("POST", f"{DURABLE_API}/instances/a%2Fb%20c/raiseEvent/Go")
+    assert headers["x-functions-key"] == "system-key" and headers["content-type"] == "application/json"
+    assert body == b'{"x": 1}'
+    assert first_page[1] == f"{DURABLE_API}/instances?runtimeStatus=Failed&runtimeStatus=Running"
+    assert second_page[2]["x-ms-continuation-token"] == "page-2"
+    assert terminate[:2] == ("POST", f"{DURABLE_API}/instances/i1/terminate?reason=done")

@@ -13,15 +13,19 @@ from pathlib import Path
 import azure.durable_functions as df
 import pytest
 
+from blueprints import _management_api as app_management_api
 from blueprints import _status as app_status
+from blueprints import _storage as app_storage
 from durable_local.host.config import AppConfig, ConfigError
 from durable_local.host.query_string import parse_status
 from durable_local.host.schedule import Schedule, ScheduleError
 from durable_local.manage import parsing as cli_parsing
 from durable_local.manage.errors import CliError
-from durable_local.manage.settings import AppSettings
+from durable_local.manage.settings import AZURITE_CONNECTION_STRING, AppSettings
 from durable_local.vocabulary import (
     ACTIVE_STATUSES,
+    CONTINUATION_HEADER,
+    LOCAL_DEFAULT_TASK_HUB,
     TERMINAL_STATUSES,
     RuntimeStatus,
     SettingNotFoundError,
@@ -58,6 +62,16 @@ def test_the_app_the_cli_the_host_and_the_sdk_agree_on_status_names() -> None:
     assert set(TERMINAL_STATUSES) | set(ACTIVE_STATUSES) == set(RuntimeStatus)
     assert all(status.is_terminal for status in TERMINAL_STATUSES)
     assert not any(status.is_terminal for status in ACTIVE_STATUSES)
+
+
+def test_the_app_and_durable_local_agree_on_the_paging_header_and_the_storage_emulator() -> None:
+    assert app_management_api.CONTINUATION_HEADER == CONTINUATION_HEADER == "x-ms-continuation-token"
+    assert app_storage.DEVELOPMENT_STORAGE == AZURITE_CONNECTION_STRING
+
+
+def test_an_app_without_a_hub_name_runs_the_local_default_hub(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text('{"version": "2.0"}')
+    assert AppConfig.load(tmp_path).task_hub() == LOCAL_DEFAULT_TASK_HUB == "TestHubName"
 
 
 def test_the_unknown_function_message_is_the_extensions() -> None:

@@ -15,8 +15,9 @@ from typing import Any
 
 from durable_local.dashboard import summary as summary_module
 from durable_local.dashboard.filters import InstanceFilter, format_time
-from durable_local.manage.client import CONTINUATION_HEADER, WEBHOOK_PREFIX, DurableClient, InstanceQuery
+from durable_local.manage.client import DurableClient, InstanceQuery
 from durable_local.manage.errors import CliError
+from durable_local.vocabulary import CONTINUATION_HEADER, DURABLE_API
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 NAME_LIST_PATH = "/admin/host/instances"
 ONE_INSTANCE_PATH = "/admin/host/instances/{id}"
 SUMMARY_PATH = "/admin/host/counts"
-RAW_HISTORY_PATH = "/admin/host/instances/{id}/history"
+RAW_HISTORY_PATH = "/admin/host/instances/{id}/history"  # DurableClient.raw_history
 
 SCAN_PAGES = 20  # dashboard-side filtering (name, free text) reads at most this many backend pages per page
 SUMMARY_CAP = 20_000  # the fallback summary pages through at most this many instances
@@ -45,6 +46,8 @@ class ListPage:
 
 @dataclass
 class ActionResult:
+    """The outcome of one action on an instance: whether it worked, what to tell the user, the HTTP status."""
+
     ok: bool
     message: str
     status: int = 0
@@ -86,9 +89,9 @@ class Backend:
             if page is not None:
                 return page
         if not flt.needs_local_filter:
-            items, token = self.client.list_page(flt.api_query(), top=flt.page_size,
-                                                 continuation_token=flt.after or None)
-            return ListPage(items, token, len(items))
+            items, next_token = self.client.list_page(flt.api_query(), top=flt.page_size,
+                                                      continuation_token=flt.after or None)
+            return ListPage(items, next_token, len(items))
         found: list[dict[str, Any]] = []
         scanned = 0
         token: str | None = flt.after or None
@@ -174,11 +177,10 @@ class Backend:
 
     def raw_history(self, instance_id: str) -> list[dict[str, Any]] | None:
         """Raw history from the local host's extension (for parent and sub-orchestration links), or None."""
-        path = RAW_HISTORY_PATH.format(id=urllib.parse.quote(instance_id, safe=""))
         with self._lock:
             if "raw-history" in self._absent:
                 return None
-        response = self.client.request("GET", path)
+        response = self.client.raw_history(instance_id)
         if response.status != 200:
             if response.status in (405, 501) or (response.status == 404 and not response.body.strip()):
                 with self._lock:
@@ -192,7 +194,7 @@ class Backend:
     def management_urls(self, instance_id: str) -> dict[str, str]:
         """The instance's management URLs, as the check-status payload gives them, with the key hidden."""
         quoted = urllib.parse.quote(instance_id, safe="")
-        base = f"{self.client.base_url}{WEBHOOK_PREFIX}/instances/{quoted}"
+        base = f"{self.client.base_url}{DURABLE_API}/instances/{quoted}"
         params: dict[str, str] = {}
         if self.client.task_hub:
             params["taskHub"] = self.client.task_hub

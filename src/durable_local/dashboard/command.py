@@ -1,7 +1,8 @@
 """`durable dashboard`: its flags and its handler, which serves the dashboard until Ctrl+C.
 
-The app is reached with the CLI's settings (`--base-url` or $DURABLE_BASE_URL, the system key from `--code` or
-$DURABLE_SYSTEM_KEY, the task hub from `--task-hub-name` or host.json). The server binds to 127.0.0.1 unless
+The app is reached with the CLI's settings, in the CLI's order (`manage.context.Context.from_args`): flags
+(`--base-url`, `--code`, `--task-hub-name`), then a named environment (`--env`, $DURABLE_ENV), then
+$DURABLE_BASE_URL / $DURABLE_SYSTEM_KEY, then host.json. The server binds to 127.0.0.1 unless
 `--host` says otherwise, and every start makes a new token that the printed URL carries.
 """
 
@@ -12,17 +13,15 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import os
 import signal
 import sys
 import webbrowser
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from durable_local.manage.client import DEFAULT_BASE_URL, DurableClient
-from durable_local.manage.context import BASE_URL_ENV, SYSTEM_KEY_ENV, check_base_url
+from durable_local.manage import environments
+from durable_local.manage.client import DEFAULT_BASE_URL
+from durable_local.manage.context import BASE_URL_ENV, SYSTEM_KEY_ENV, Context
 from durable_local.manage.errors import CliError
-from durable_local.manage.settings import AppSettings
 
 if TYPE_CHECKING:  # the server (and Jinja2) load only when the dashboard runs
     from durable_local.dashboard.server import Dashboard, DashboardConfig
@@ -32,7 +31,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PORT = 7080
 
 
-def add_command(subparsers: argparse._SubParsersAction) -> None:
+def add_command(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Register `durable dashboard` on the `durable` parser."""
     parser = subparsers.add_parser(
         "dashboard",
@@ -44,6 +43,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     app = parser.add_argument_group("app and task hub")
+    app.add_argument("--env", metavar="NAME",
+                     help=f"a named environment of `durable env` (default: ${environments.ENVIRONMENT_ENV}, else the "
+                     "file's default); flags given here win over it")
     app.add_argument("--base-url", metavar="URL",
                      help=f"the app's base URL (default: ${BASE_URL_ENV}, else {DEFAULT_BASE_URL})")
     app.add_argument("--code", metavar="KEY",
@@ -69,7 +71,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
                        help="when the app has no counting endpoint (anything but the local host), count and "
                        "chart at most N instances per filter, marked partial beyond (default: 20000)")
     serve.add_argument("--open", action="store_true", help="open the dashboard in the default browser")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, output="text")
 
 
 def _port(text: str) -> int:
@@ -107,15 +109,11 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; 0 on a clean stop, 1 when the dashboard cannot start."""
     from durable_local.dashboard.server import Dashboard, DashboardConfig
 
-    try:
-        settings = AppSettings(Path(args.app_dir))
-        task_hub = settings.task_hub(args.task_hub_name)
-        base_url = check_base_url(args.base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    try:  # the same precedence as every `durable` command: flags, --env, the environment variables, host.json
+        client = Context.from_args(args).client
     except CliError as error:
         sys.stderr.write(f"durable dashboard: error: {error.message}\n")
         return error.exit_code
-    code = args.code or os.environ.get(SYSTEM_KEY_ENV) or None
-    client = DurableClient(base_url, code=code, task_hub=task_hub, connection=args.connection_string_setting)
     config = DashboardConfig(client=client, host=args.host, port=args.port, read_only=args.read_only,
                              allowed_hosts=tuple(args.allowed_host), refresh_seconds=args.refresh,
                              count_limit=args.count_limit)

@@ -1,5 +1,6 @@
 """Bulk runs of the dashboard: confirmed plans (dry runs) kept by id, and runs in background threads with their
-progress, cancellation and per-instance outcomes. A run acts only on the ids of the plan it was started from."""
+progress, cancellation and per-instance outcomes, through the CLI's `durable_local.manage.bulk` (the same code
+as `durable bulk`). A run acts only on the ids of the plan it was started from, and a plan runs once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from durable_local.dashboard import bulk_adapter as bulk
+from durable_local.manage import bulk
 from durable_local.manage.client import DurableClient
 
 logger = logging.getLogger("durable_local.dashboard.actions")
@@ -21,6 +22,8 @@ MAX_KEPT = 50
 
 @dataclass
 class PlannedRun:
+    """A bulk plan the user has seen (the dry run) and may confirm, with the options it will run with."""
+
     id: str
     plan: bulk.BulkPlan
     reason: str
@@ -31,6 +34,8 @@ class PlannedRun:
 
 @dataclass
 class Job:
+    """A confirmed bulk run in progress: its counts so far and the event that cancels it."""
+
     id: str
     planned: PlannedRun
     concurrency: int
@@ -50,6 +55,10 @@ class Job:
     @property
     def processed(self) -> int:
         return self.done + self.failed + self.skipped
+
+    @property
+    def not_started(self) -> int:
+        return self.report.not_started if self.report else 0
 
     @property
     def percent(self) -> int:
@@ -72,8 +81,9 @@ class Jobs:
             for key in [k for k, p in self.plans.items() if now - p.created > PLAN_TTL_SECONDS]:
                 del self.plans[key]
             self.plans[planned.id] = planned
+        ids = plan.instance_ids
         logger.info("bulk dry run: %s would act on %d instance(s)%s", plan.operation, plan.count,
-                    ": " + ", ".join(plan.ids[:20]) + (" ..." if plan.count > 20 else "") if plan.ids else "")
+                    ": " + ", ".join(ids[:20]) + (" ..." if plan.count > 20 else "") if ids else "")
         return planned
 
     def start(self, plan_id: str, *, concurrency: int) -> Job | None:
@@ -94,27 +104,24 @@ class Jobs:
     def _run(self, job: Job) -> None:
         planned = job.planned
 
-        def progress(outcome: bulk.Outcome) -> None:
+        def progress(counts: bulk.BulkProgress) -> None:
             with job.lock:
-                if outcome.result == "done":
-                    job.done += 1
-                elif outcome.result == "failed":
-                    job.failed += 1
-                else:
-                    job.skipped += 1
+                job.done, job.failed, job.skipped = counts.done, counts.failed, counts.skipped
 
         logger.info("bulk %s started on %d instance(s) (job %s)", planned.plan.operation, job.total, job.id)
         try:
             job.report = bulk.execute(self.client, planned.plan, concurrency=job.concurrency,
-                                      reason=planned.reason or None, event_name=planned.event_name or None,
+                                      reason=planned.reason, event_name=planned.event_name or None,
                                       event_data=planned.event_data, on_progress=progress, cancel=job.cancel)
+            job.done, job.failed, job.skipped = job.report.done, job.report.failed, job.report.skipped
         except Exception as error:  # a crash of the run must show in the page, not vanish in a thread
             logger.exception("bulk job %s failed", job.id)
             job.error = str(error)
         finally:
             job.finished = True
-        logger.info("bulk %s finished (job %s): %d done, %d failed, %d skipped%s", planned.plan.operation, job.id,
-                    job.done, job.failed, job.skipped, " (cancelled)" if job.cancel.is_set() else "")
+        logger.info("bulk %s finished (job %s): %d done, %d failed, %d skipped, %d not started%s",
+                    planned.plan.operation, job.id, job.done, job.failed, job.skipped, job.not_started,
+                    " (cancelled)" if job.cancel.is_set() else "")
         if job.report:
             for outcome in job.report.outcomes:
                 if outcome.result != "done":

@@ -18,6 +18,8 @@ OPEN_DEPTH = 2
 
 @dataclass
 class Rendered:
+    """A JSON value rendered as HTML, with its size and whether it was cut short."""
+
     html: Markup
     size: int
     truncated: bool

@@ -8,12 +8,13 @@ Pages: `/instances` (filters in the URL), `/instances/rows` and `/instances/summ
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
 import urllib.parse
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,15 @@ import jinja2
 from aiohttp import web
 from multidict import MultiDict
 
-from durable_local.dashboard import bulk_adapter as bulk
 from durable_local.dashboard import guard, jsonview, timeline
 from durable_local.dashboard.backend import Backend
-from durable_local.dashboard.filters import PAGE_SIZES, FilterError, InstanceFilter, format_time
+from durable_local.dashboard.filters import PAGE_SIZES, FilterError, InstanceFilter
 from durable_local.dashboard.jobs import Jobs
+from durable_local.manage import bulk
 from durable_local.manage.client import DurableClient
 from durable_local.manage.errors import CliError
 from durable_local.manage.parsing import RUNTIME_STATUSES
+from durable_local.vocabulary import TERMINAL_STATUSES
 
 logger = logging.getLogger(__name__)
 actions_log = logging.getLogger("durable_local.dashboard.actions")
@@ -85,6 +87,7 @@ def _environment() -> jinja2.Environment:
     env.filters["when"] = _when
     env.filters["excerpt"] = timeline.excerpt
     env.filters["span"] = timeline.format_span
+    env.filters["element_id"] = lambda value: "i" + hashlib.sha256(str(value).encode()).hexdigest()[:16]
     env.globals["STATUSES"] = RUNTIME_STATUSES
     env.globals["PAGE_SIZES"] = PAGE_SIZES
     return env
@@ -118,9 +121,11 @@ class Dashboard:
 
     # -- plumbing --------------------------------------------------------------------------------------
     def application(self) -> web.Application:
-        app = web.Application(middlewares=[guard.middleware(
-            token=self.config.token, bound_host=self.config.host, port=self.config.port,
-            allowed_hosts=self.config.allowed_hosts, cookie_name=f"durable_dashboard_{self.config.port}")])
+        app = web.Application(middlewares=[
+            server_timing,
+            guard.listener_rules(bound_host=self.config.host, allowed_hosts=self.config.allowed_hosts),
+            guard.middleware(token=self.config.token, cookie_name=f"durable_dashboard_{self.config.port}"),
+        ], client_max_size=guard.MAX_BODY_BYTES)
         app.router.add_get("/", self.home)
         app.router.add_get("/instances", self.instances_page)
         app.router.add_get("/instances/rows", self.instances_rows)
@@ -214,8 +219,12 @@ class Dashboard:
             return self.error(str(error), 400, fragment=True)
         except CliError as error:
             return self.error(error.message, 502, fragment=True)
-        return self.render("_summary.html", flt=flt, summary=result, bucket_width=_bucket_width(result),
-                           format_time=format_time)
+        def bucket_query(bucket: Any) -> str:
+            """The filter narrowed to one histogram bucket (a click on its bar shows those instances)."""
+            end = bucket.start + result.bucket_size - timedelta(seconds=1)
+            return replace(flt, created_from=bucket.start, created_to=end).query_string(page=False)
+
+        return self.render("_summary.html", flt=flt, summary=result, bucket_query=bucket_query)
 
     # -- one instance ----------------------------------------------------------------------------------
     async def _instance_context(self, instance_id: str) -> dict[str, Any] | None:
@@ -360,17 +369,26 @@ class Dashboard:
             except json.JSONDecodeError as error:
                 return self.error(f"The event body is not valid JSON: {error.msg}. Nothing was planned.", 400,
                                   fragment=True)
-        selection = bulk.BulkFilter(
-            tuple(flt.statuses), format_time(flt.created_from) if flt.created_from else None,
-            format_time(flt.created_to) if flt.created_to else None, flt.prefix or None, flt.name or None)
+        selection = bulk.BulkFilter(tuple(flt.statuses), flt.created_from, flt.created_to, flt.prefix or None,
+                                    flt.name or None)
+        if selection.is_empty() and not flt.text:
+            return self.error("Filter the list first: a bulk action acts on the filtered set, and an empty "
+                              "filter is refused rather than read as 'all'.", 400, fragment=True)
         try:
-            plan = await self.call(bulk.plan, self.config.client, operation, selection,
-                                   matches=flt.matches if flt.text else None)
+            if selection.is_empty():  # free text only: every instance the operation allows, then the text
+                selection = bulk.BulkFilter(bulk.runtime_statuses(operation, ()))
+            plan = await self.call(bulk.plan, self.config.client, operation, selection)
+        except bulk.BulkError as error:
+            return self.error(error.message, 400, fragment=True)
         except CliError as error:
             return self.error(error.message, 502, fragment=True)
+        if flt.text:  # free text on the id: the plan keeps only the ids that contain it
+            plan = bulk.BulkPlan(operation, [i for i in plan.instance_ids if flt.matches({"instanceId": i})],
+                                 plan.filter, plan.planned_at)
         planned = self.jobs.add_plan(plan, reason=str(form.get("reason") or ""), event_name=event_name,
                                      event_data=event_data)
-        return self.render("_bulk_plan.html", planned=planned, plan=plan, flt=flt, ids=plan.ids[:500],
+        return self.render("_bulk_plan.html", planned=planned, plan=plan, flt=flt, ids=plan.instance_ids[:500],
+                           allowed=bulk.ALLOWED_STATUSES[operation],
                            concurrency=DEFAULT_CONCURRENCY, max_concurrency=MAX_CONCURRENCY)
 
     async def bulk_run(self, request: web.Request) -> web.StreamResponse:
@@ -401,13 +419,23 @@ class Dashboard:
         return self.render("_bulk_job.html", job=job)
 
 
+@web.middleware
+async def server_timing(request: web.Request, handler: guard.Handler) -> web.StreamResponse:
+    """Each answer says how long the dashboard took to make it (`Server-Timing: app;dur=ms`), backend calls and
+    rendering included; the benchmark reads it, and so can the browser's developer tools."""
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        error.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        raise
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return response
+
+
 def _multi(query: str) -> MultiDict[str]:
     """A query string as a MultiDict (repeated `status` kept), for `InstanceFilter.from_query`."""
     return MultiDict(urllib.parse.parse_qsl(query, keep_blank_values=True))
-
-
-def _bucket_width(result: Any) -> float:
-    return 100.0 / max(len(result.buckets), 1)
 
 
 def _failure(output: Any) -> dict[str, str]:
@@ -434,6 +462,6 @@ def _available_actions(status: str) -> list[str]:
         offered.append("resume")
     if status == "Failed":
         offered.append("rewind")
-    if status in ("Completed", "Failed", "Terminated", "Canceled"):
+    if status in TERMINAL_STATUSES:
         offered += ["restart", "purge"]
     return offered

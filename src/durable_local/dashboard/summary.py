@@ -23,6 +23,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass
 class Bucket:
+    """One bar of the created-time histogram: its start and how many instances fall in it."""
+
     start: datetime
     count: int = 0
 

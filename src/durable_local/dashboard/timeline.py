@@ -52,6 +52,8 @@ class Bar:
 
 @dataclass
 class Timeline:
+    """The bars of an instance's timeline, the time span they cover, and how many were left out."""
+
     bars: list[Bar]
     start: datetime | None
     end: datetime | None
@@ -149,11 +151,11 @@ def build(events: Iterable[Mapping[str, Any]], *, now: datetime) -> Timeline:
         elif kind == "TimerFired":  # its Timestamp may be when it was scheduled: it fired at FireAt at the earliest
             fire_at = str(row.get("FireAt") or "")
             stamp = max(stamp, parse_time(fire_at) or stamp)
-            bar = timers.pop(fire_at, None)
-            if bar is None:
+            created = timers.pop(fire_at) if fire_at in timers else None
+            if created is None:
                 bars.append(Bar("timer", "timer", stamp, stamp, "completed", f"fired (due {fire_at})"))
             else:
-                bar.end, bar.outcome, bar.detail = stamp, "completed", f"fired (due {fire_at})"
+                created.end, created.outcome, created.detail = stamp, "completed", f"fired (due {fire_at})"
             progress = max(progress or stamp, stamp)
         elif kind == "EventRaised":
             since = min(progress or stamp, stamp)

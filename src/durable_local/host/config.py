@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from durable_local.vocabulary import resolve_setting_references
+from durable_local.vocabulary import LOCAL_DEFAULT_TASK_HUB, resolve_setting_references
 
-DEFAULT_HUB = "TestHubName"
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
@@ -70,6 +69,8 @@ def strip_json_comments(text: str) -> str:
 
 @dataclass
 class AppConfig:
+    """An app folder's host.json and local.settings.json, as the host reads them at start."""
+
     app_dir: Path
     host_json: dict[str, Any] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
@@ -105,7 +106,7 @@ class AppConfig:
         return str(prefix or "").strip("/")
 
     def task_hub(self, override: str | None = None) -> str:
-        hub = override or (self.extensions.get("durableTask") or {}).get("hubName") or DEFAULT_HUB
+        hub = override or (self.extensions.get("durableTask") or {}).get("hubName") or LOCAL_DEFAULT_TASK_HUB
         try:
             hub = resolve_setting_references(str(hub), os.environ)
         except ValueError as error:

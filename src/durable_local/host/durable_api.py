@@ -43,13 +43,12 @@ from durable_local.host.records import TERMINAL_STATUSES, Commit, Instance, Mess
 from durable_local.host.rewind import RewindRefused, rewind
 from durable_local.host.status import history_payload, parse_to_token, status_payload
 from durable_local.host.store import InstanceQuery
-from durable_local.vocabulary import function_not_found
+from durable_local.vocabulary import CONTINUATION_HEADER, function_not_found
 
 log = logging.getLogger(__name__)
 
 ARGUMENT_ERROR = "One or more of the arguments submitted is incorrect"
 SERVER_ERROR = "Something went wrong while processing your request"
-CONTINUATION_HEADER = "x-ms-continuation-token"
 RUNNING_STATES = (RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.Suspended,
                   RuntimeStatus.ContinuedAsNew)
 PURGE_BATCH = 2_000

@@ -1,12 +1,25 @@
 """The host's engine: runs orchestration episodes and activities of one task hub, event-driven.
 
 - One orchestration loop on the event loop: it reads the instances with visible inbox messages, runs their
-  episodes (the SDK replay is CPU-bound, so running it inline is fastest), and writes all their commits in
-  one SQLite transaction (group commit). When nothing is ready it sleeps until a wake-up (a new message)
-  or the next timer's due time; there is no fixed polling interval.
-- Activities run concurrently: sync ones in a thread pool, async ones on the loop. Their results are
-  batched into one transaction per loop turn, each deleting the work item and queueing the completion.
+  episodes in batches, and writes each batch's commits in one SQLite transaction (group commit). With worker
+  processes, a few batches are in flight at once (never two episodes of one instance), so the host prepares
+  and commits one batch while the workers replay another. When nothing is ready it sleeps until a wake-up
+  (a new message) or the next timer's due time; there is no fixed polling interval.
+- User code never runs here: orchestrator replays, entity batches and activities go to the `FunctionRunner`
+  (worker processes, or the host itself in the in-process debugging mode). A batch of episodes is prepared
+  here, its orchestrator calls are sent to the runner together, and their answers are sequenced here.
+- Activities run concurrently. Their results are batched into one transaction per loop turn, each deleting
+  the work item and queueing the completion.
 - `commit()` is the single write path for everything else too (the HTTP API's starts, raises, terminates).
+
+Crashes. When the process running a call dies (`WorkerCrashed`), the work is redelivered, as the extension
+does (a worker exit is a platform-level error: `OutOfProcMiddleware` throws `SessionAbortedException`, which
+makes DTFx abandon the work item and deliver it again). The local host adds a limit Azure does not have:
+after `MAX_CRASHES` consecutive crashes on one work item, an activity fails (TaskFailed with a reason saying
+so) and an orchestration or entity episode fails its instance, instead of being retried forever. Activities
+that were in flight when a worker crashed are retried one at a time, so that a poison item takes down only
+itself on its next attempts. An activity's attempt is kept in its work item's lease column, so the count also
+survives a host that dies with it (the in-process mode, or `kill -9`).
 """
 
 from __future__ import annotations
@@ -15,22 +28,21 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from durable_local.host import invoke
+from durable_local.host.calls import ActivityOutcome
 from durable_local.host.clock import Clock, VirtualClock
-from durable_local.host.entities import run_entity
-from durable_local.host.episodes import EpisodeRunner, host_failure
+from durable_local.host.entities import EntityBatch, complete_entity, prepare_entity
+from durable_local.host.episodes import EpisodeRunner, PendingEpisode, host_failure
 from durable_local.host.history import Event, EventType, event, from_micros, to_micros
 from durable_local.host.http_activity import run_http_activity
 from durable_local.host.indexing import FunctionIndex
-from durable_local.host.records import Commit, Message, WorkItem
+from durable_local.host.invoke import Invocation, activity_failure
+from durable_local.host.records import Commit, Instance, Message, WorkItem
+from durable_local.host.runners import FunctionRunner, WorkerCrashed
 from durable_local.host.sequencer import HTTP_ACTIVITY
 from durable_local.host.store import Store
-from durable_local.vocabulary import function_not_found
 
 log = logging.getLogger(__name__)
 FLUSH_RETRY_SECONDS = 1.0
@@ -38,21 +50,21 @@ FLUSH_RETRY_SECONDS = 1.0
 EPISODE_BATCH = 128
 VIRTUAL_TIME_KEY = "virtual_clock"
 LEASE = timedelta(minutes=5)
+MAX_CRASHES = 3  # consecutive crashes of the process running one work item before the local host gives up
 
 
 class Engine:
     """See the module docstring. Every method runs on the host's event loop thread."""
 
-    def __init__(self, store: Store, index: FunctionIndex, clock: Clock, client_json: Callable[[], str],
-                 app_dir: str, max_activity_threads: int = 32) -> None:
+    def __init__(self, store: Store, functions: FunctionRunner, clock: Clock,
+                 max_crashes: int = MAX_CRASHES) -> None:
         self.store = store
-        self.index = index
+        self.functions = functions
         self.clock = clock
-        self.client_json = client_json
-        self.app_dir = app_dir
+        self.max_crashes = max_crashes
         self.owner = uuid.uuid4().hex
-        self.executor = ThreadPoolExecutor(max_workers=max_activity_threads, thread_name_prefix="function")
-        self.runner = EpisodeRunner(self._invoke_orchestrator, index.resolve, index.known, store.get_instance)
+        self.episodes = EpisodeRunner(self._unused_invoker, self.index.resolve, self.index.known,
+                                      store.get_instance)
         self._wakeup = asyncio.Event()
         self._waiting = False
         self._running_activities = 0
@@ -62,6 +74,20 @@ class Engine:
         self._finished_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._in_flight: dict[int, WorkItem] = {}
+        self._episode_crashes: dict[str, int] = {}
+        self._suspects = asyncio.Semaphore(1)  # activities retried after a crash run one at a time
+        self._batches: set[asyncio.Task[None]] = set()
+        self._episode_ids: set[str] = set()  # instances whose episode is in flight
+        self.max_batches = max(2, len(functions.pids) + 1) if functions.pids else 1
+
+    @property
+    def index(self) -> FunctionIndex:
+        return self.functions.index
+
+    @staticmethod
+    def _unused_invoker(name: str, context_json: str) -> Invocation:
+        raise RuntimeError("the engine runs orchestrators through its FunctionRunner")
 
     # -- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -79,7 +105,13 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._flush()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        for item in self._in_flight.values():  # stopped, not crashed: this run does not count as an attempt
+            item.attempt -= 1
+            try:
+                self.store.record_attempt(item, self.owner)
+            except Exception:
+                log.exception("could not release work item %s", item.id)
+        self._in_flight.clear()
 
     def spawn(self, coroutine: Any, name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coroutine, name=name)
@@ -129,17 +161,27 @@ class Engine:
 
     # -- orchestrations --------------------------------------------------------------------------------
     async def _orchestration_loop(self) -> None:
+        """Start batches of episodes for ready instances, up to `max_batches` at once (so the host prepares
+        and commits one batch while a worker replays another), then sleep until a wake-up or a due time."""
         while True:
             self._wakeup.clear()
             now = self.clock.now()
-            ready = self.store.ready_instances(to_micros(now), EPISODE_BATCH)
+            if len(self._batches) >= self.max_batches:
+                await self._wakeup.wait()  # a batch finishing sets it
+                continue
+            busy = self._episode_ids
+            ready = [instance_id for instance_id in
+                     self.store.ready_instances(to_micros(now), EPISODE_BATCH + len(busy))
+                     if instance_id not in busy][:EPISODE_BATCH]
             if ready:
-                try:
-                    self._run_episodes(ready, now)
-                except Exception:  # a store failure: log, back off, retry; never kill the loop
-                    log.exception("orchestration dispatch failed; retrying")
-                    await asyncio.sleep(0.5)
+                busy.update(ready)
+                batch = self.spawn(self._run_batch(ready, now), name="episodes")
+                self._batches.add(batch)
+                batch.add_done_callback(self._batches.discard)
                 await asyncio.sleep(0)  # let HTTP requests and activity results in
+                continue
+            if self._batches:  # what is ready is in flight: wait for a batch to finish or new messages
+                await self._wakeup.wait()
                 continue
             due = self.store.next_visible_after(to_micros(now))
             self._waiting = True
@@ -147,6 +189,19 @@ class Engine:
                 await self._sleep(from_micros(due) if due is not None else None)
             finally:
                 self._waiting = False
+
+    async def _run_batch(self, instance_ids: list[str], now: datetime) -> None:
+        try:
+            await self._run_episodes(instance_ids, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a store failure: log, back off, retry; never kill the loop
+            log.exception("orchestration dispatch failed; retrying")
+            await asyncio.sleep(0.5)
+        finally:
+            self._episode_ids.difference_update(instance_ids)
+            self._batches.discard(asyncio.current_task())
+            self._wakeup.set()
 
     async def _sleep(self, deadline: datetime | None) -> None:
         wakeup = asyncio.ensure_future(self._wakeup.wait())
@@ -159,35 +214,71 @@ class Engine:
             for waiter in waits:
                 waiter.cancel()
 
-    def _run_episodes(self, instance_ids: list[str], now: datetime) -> None:
+    async def _run_episodes(self, instance_ids: list[str], now: datetime) -> None:
+        """Prepare every episode, send their user code calls together, sequence the answers, commit once."""
         commit = Commit()
         now_micros = to_micros(now)
+        orchestrations: list[tuple[PendingEpisode, list[Message]]] = []
+        entities: list[tuple[EntityBatch, list[Message]]] = []
         for instance_id in instance_ids:
             instance = self.store.get_instance(instance_id)
             messages = self.store.messages(instance_id, now_micros)
             try:
                 if instance_id.startswith("@"):
-                    commit.merge(run_entity(instance_id, instance, messages, now, self._invoke_entity))
+                    batch = prepare_entity(instance_id, instance, messages)
+                    if isinstance(batch, EntityBatch):
+                        entities.append((batch, messages))
+                    else:
+                        commit.merge(batch)
+                    continue
+                history = self.store.history(instance_id) if instance else []
+                prepared = self.episodes.prepare(instance, history, messages, now)
+                if isinstance(prepared, PendingEpisode):
+                    orchestrations.append((prepared, messages))
                 else:
-                    history = self.store.history(instance_id) if instance else []
-                    commit.merge(self.runner.run(instance, history, messages, now))
+                    commit.merge(prepared)
             except Exception as error:  # a host bug must not block the batch forever: fail this one instance
                 log.exception("the episode of %s failed inside the host", instance_id)
                 commit.merge(host_failure(instance, messages, now, error))
+        invocations, entity_results = await asyncio.gather(
+            self.functions.orchestrate([(pending.instance.name, pending.context) for pending, _ in orchestrations]),
+            asyncio.gather(*(self.functions.entity(batch.instance_id[1:].partition("@")[0], batch.context)
+                             for batch, _ in entities), return_exceptions=True))
+        for (pending, messages), invocation in zip(orchestrations, invocations, strict=True):
+            instance_id = pending.instance.instance_id
+            if isinstance(invocation, WorkerCrashed):
+                self._episode_crashed(instance_id, pending.instance, messages, now, invocation, commit)
+                continue
+            self._episode_crashes.pop(instance_id, None)
+            try:
+                commit.merge(self.episodes.complete(pending, invocation))
+            except Exception as error:
+                log.exception("the episode of %s failed inside the host", instance_id)
+                commit.merge(host_failure(pending.instance, messages, now, error))
+        for (batch, messages), result in zip(entities, entity_results, strict=True):
+            if isinstance(result, WorkerCrashed):
+                self._episode_crashed(batch.instance_id, batch.instance, messages, now, result, commit)
+                continue
+            self._episode_crashes.pop(batch.instance_id, None)
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+            commit.merge(complete_entity(batch, result if isinstance(result, str) else None,
+                                         result if isinstance(result, Exception) else None, now))
         self.commit(commit)
 
-    def _invoke_entity(self, name: str, batch_json: str) -> str:
-        info = self.index.lookup("entity", name)
-        if info is None:
-            raise LookupError(function_not_found(name, "entity", self.index.known("entity")))
-        return info.callable(**{info.trigger["name"]: batch_json})
-
-    def _invoke_orchestrator(self, name: str, context_json: str) -> invoke.Invocation:
-        info = self.index.lookup("orchestrator", name)
-        if info is None:
-            known = self.index.known("orchestrator")
-            return invoke.Invocation(error=function_not_found(name, "orchestrator", known))
-        return invoke.call_orchestrator(info, context_json)
+    def _episode_crashed(self, instance_id: str, instance: Instance | None, messages: list[Message], now: datetime,
+                         crash: WorkerCrashed, commit: Commit) -> None:
+        """The worker died during an episode: leave its messages for a retry, or fail it after MAX_CRASHES."""
+        crashes = self._episode_crashes.get(instance_id, 0) + 1
+        if crashes < self.max_crashes:
+            self._episode_crashes[instance_id] = crashes
+            log.warning("the episode of %s will run again: %s", instance_id, crash)
+            return
+        self._episode_crashes.pop(instance_id, None)
+        log.error("the episode of %s crashed its worker %d times in a row; failing it", instance_id, crashes)
+        commit.merge(host_failure(instance, messages, now, WorkerCrashed(
+            f"{crash}; it crashed its worker process {crashes} times in a row, so the local host stopped "
+            "retrying it (a local limit: Azure retries without limit)")))
 
     # -- activities ------------------------------------------------------------------------------------
     def _dispatch(self, items: list[WorkItem]) -> None:
@@ -196,11 +287,15 @@ class Engine:
             self.spawn(self._run_activity(item), name=f"activity {item.name}")
 
     async def _run_activity(self, item: WorkItem) -> None:
+        if item.id is not None:
+            self._in_flight[item.id] = item
         try:
             outcome = await self._execute_activity(item)
         except asyncio.CancelledError:
             self._running_activities -= 1
             raise
+        if item.id is not None:
+            self._in_flight.pop(item.id, None)
         self._completions.append((item, outcome))
         self._running_activities -= 1
         if not self._flush_scheduled:
@@ -208,27 +303,57 @@ class Engine:
             asyncio.get_running_loop().call_soon(self._flush)
 
     async def _execute_activity(self, item: WorkItem) -> Event:
-        try:
-            if item.name == HTTP_ACTIVITY:
+        if item.name == HTTP_ACTIVITY:  # the host's own built-in activity, not user code
+            try:
                 result = await run_http_activity(item.input)
-                return event(EventType.TaskCompleted, self.clock.now(), TaskScheduledId=item.sequence_id,
-                             Result=result)
-            info = self.index.lookup("activity", item.name)
-            if info is None:
-                raise LookupError(function_not_found(item.name, "activity", self.index.known("activity")))
-            value = invoke.decode_activity_input(item.input)
-            kwargs = invoke.arguments(info, value, self.client_json, self.app_dir)
-            result_value = await invoke.call(info, kwargs, self.executor)
-            result = invoke.encode_activity_result(result_value)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                reason, details = activity_failure(item.name, error)
+                log.warning("%s", reason)
+                return event(EventType.TaskFailed, self.clock.now(), TaskScheduledId=item.sequence_id,
+                             Reason=reason, Details=details)
+            return event(EventType.TaskCompleted, self.clock.now(), TaskScheduledId=item.sequence_id, Result=result)
+        crashes = item.attempt - 1
+        last_crash = "the host process running it exited"
+        description = f"Functions.{item.name} (activity of instance {item.instance_id})"
+        while crashes < self.max_crashes:
+            try:
+                if crashes:
+                    async with self._suspects:
+                        outcome = await self.functions.activity(item.name, item.input, description)
+                else:
+                    outcome = await self.functions.activity(item.name, item.input, description)
+                return self._activity_event(item, outcome)
+            except WorkerCrashed as crash:
+                crashes += 1
+                last_crash = str(crash)
+                if crashes >= self.max_crashes:
+                    break
+                item.attempt = crashes + 1
+                log.warning("redelivering %s (attempt %d): %s", description, item.attempt, crash)
+                try:
+                    self.store.record_attempt(item, self.owner)
+                except Exception:
+                    log.exception("could not record the attempt of work item %s", item.id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the runner itself failed (not user code): fail the activity
+                log.exception("could not run %s", description)
+                return self._activity_event(item, ActivityOutcome(
+                    False, reason=f"Activity function '{item.name}' failed:  {type(error).__name__}: {error}"))
+        reason = (f"Activity function '{item.name}' failed:  {last_crash}. The process running this activity "
+                  f"died {crashes} times in a row, so the local host stopped retrying it (a local limit: Azure "
+                  f"retries a work item whose worker exits without limit).")
+        log.error("%s", reason)
+        return self._activity_event(item, ActivityOutcome(False, reason=reason, details=None))
+
+    def _activity_event(self, item: WorkItem, outcome: ActivityOutcome) -> Event:
+        if outcome.ok:
             return event(EventType.TaskCompleted, self.clock.now(), TaskScheduledId=item.sequence_id,
-                         Result=result)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            reason, details = invoke.activity_failure(item.name, error)
-            log.warning("%s", reason)
-            return event(EventType.TaskFailed, self.clock.now(), TaskScheduledId=item.sequence_id,
-                         Reason=reason, Details=details)
+                         Result=outcome.result)
+        return event(EventType.TaskFailed, self.clock.now(), TaskScheduledId=item.sequence_id,
+                     Reason=outcome.reason, Details=outcome.details)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -256,7 +381,7 @@ class Engine:
 
     # -- idleness and virtual time ---------------------------------------------------------------------
     def is_idle(self) -> bool:
-        return (self._waiting and not self._wakeup.is_set() and self._running_activities == 0
+        return (self._waiting and not self._wakeup.is_set() and not self._batches and self._running_activities == 0
                 and not self._completions and self._busy == 0 and self.clock.waking == 0
                 and not self.store.has_ready_messages(to_micros(self.clock.now())))
 

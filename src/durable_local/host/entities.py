@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from durable_local.host.history import EventType, event, to_micros
 from durable_local.host.records import Commit, Instance, Message, RuntimeStatus
 
 log = logging.getLogger(__name__)
-
-#: Calls an entity function with its batch JSON; returns the SDK's result JSON or raises.
-EntityInvoker = Callable[[str, str], str]
-
 
 def entity_instance_id(name: str, key: str) -> str:
     return f"@{name.lower()}@{key}"
@@ -39,8 +37,34 @@ def signal_request(operation: str, input_text: str | None, request_id: str) -> s
     return json.dumps({"op": operation, "signal": True, "input": input_text, "id": request_id})
 
 
+@dataclass
+class EntityBatch:
+    """An entity batch waiting for its entity function call; `context` is the batch JSON to call it with."""
+
+    instance_id: str
+    instance: Instance | None
+    requests: list[dict[str, Any]]
+    commit: Commit
+    exists: bool
+    context: str
+
+
 def run_entity(instance_id: str, instance: Instance | None, messages: list[Message], now: datetime,
-               invoke: EntityInvoker) -> Commit:
+               invoke: Callable[[str, str], str]) -> Commit:
+    """One whole batch with the entity function called in this process: `invoke(name, batch JSON)` returns
+    the SDK's result JSON or raises. The engine does the same in two steps around its worker call."""
+    batch = prepare_entity(instance_id, instance, messages)
+    if isinstance(batch, Commit):
+        return batch
+    try:
+        result = invoke(split_entity_id(instance_id)[0], batch.context)
+    except Exception as error:
+        return complete_entity(batch, None, error, now)
+    return complete_entity(batch, result, None, now)
+
+
+def prepare_entity(instance_id: str, instance: Instance | None, messages: list[Message]) -> Commit | EntityBatch:
+    """Read the batch of operations: a finished Commit when there is nothing to run, else the call to make."""
     commit = Commit(consumed_messages=[m.id for m in messages if m.id is not None])
     requests = []
     for message in messages:
@@ -61,14 +85,23 @@ def run_entity(instance_id: str, instance: Instance | None, messages: list[Messa
                "state": instance.output if exists and instance else None,
                "batch": [{"name": r["op"], "input": r.get("input"), "isSignal": bool(r.get("signal"))}
                          for r in requests]}
+    return EntityBatch(instance_id, instance, requests, commit, exists, json.dumps(context))
+
+
+def complete_entity(batch: EntityBatch, result_json: str | None, error: Exception | None, now: datetime) -> Commit:
+    """Turn the entity function's answer (or its failure: every call gets the error) into the batch's Commit."""
+    instance_id, instance, requests, commit = batch.instance_id, batch.instance, batch.requests, batch.commit
+    name, _ = split_entity_id(instance_id)
     try:
-        result = json.loads(invoke(name, json.dumps(context)))
+        if error is not None:
+            raise error
+        result = json.loads(result_json or "{}")
         results = result.get("results") or []
         state_exists, state = bool(result.get("entityExists")), result.get("entityState")
-    except Exception as error:  # the whole batch failed: every call gets the error
-        log.warning("entity %s failed: %s", instance_id, error)
-        results = [{"isError": True, "result": json.dumps(str(error))} for _ in requests]
-        state_exists, state = exists, instance.output if instance else None
+    except Exception as failure:  # the whole batch failed: every call gets the error
+        log.warning("entity %s failed: %s", instance_id, failure)
+        results = [{"isError": True, "result": json.dumps(str(failure))} for _ in requests]
+        state_exists, state = batch.exists, instance.output if instance else None
     for request, outcome in zip(requests, results, strict=False):
         if request.get("signal") or not request.get("parent"):
             if outcome.get("isError"):

@@ -27,8 +27,8 @@ from durable_local.host.instance_counts import CountCache
 from durable_local.host.records import Instance, RuntimeStatus
 from durable_local.host.status import status_payload
 from durable_local.host.store import InstanceQuery, Store
+from durable_local.vocabulary import CONTINUATION_HEADER
 
-CONTINUATION_HEADER = "x-ms-continuation-token"
 FILTER_PARAMETERS = ("runtimestatus", "createdtimefrom", "createdtimeto", "instanceidprefix", "name", "taskhub",
                      "code")
 LIST_PARAMETERS = (*FILTER_PARAMETERS, "top", "showinput")

@@ -102,15 +102,15 @@ def _window(db: sqlite3.Connection, hub: str, query: InstanceQuery,
 def _count_days(db: sqlite3.Connection, hub: str, query: InstanceQuery, statuses: Sequence[RuntimeStatus],
                 first_day: int, last_day: int, bucket: int, result: InstanceCounts) -> None:
     marks = ",".join("?" * len(statuses))
-    sql = (f"SELECT runtime_status, day, SUM(count) FROM instance_counts WHERE hub = ? AND runtime_status IN "
-           f"({marks}) AND day BETWEEN ? AND ?")
-    args: list[object] = [hub, *[s.value for s in statuses], first_day, last_day]
+    sql = (f"SELECT runtime_status, day * {MICROS_PER_DAY} / ? AS slot, SUM(count) FROM instance_counts "
+           f"WHERE hub = ? AND runtime_status IN ({marks}) AND day BETWEEN ? AND ?")
+    args: list[object] = [bucket, hub, *[s.value for s in statuses], first_day, last_day]
     if query.name is not None:
         sql += " AND name = ?"
         args.append(query.name)
-    for status, day, count in db.execute(sql + " GROUP BY runtime_status, day", args):
+    for status, slot, count in db.execute(sql + " GROUP BY runtime_status, slot", args):
         if count:
-            _add(result, RuntimeStatus(status), day * MICROS_PER_DAY // bucket * bucket, int(count))
+            _add(result, RuntimeStatus(status), int(slot) * bucket, int(count))
 
 
 def _count_range(db: sqlite3.Connection, hub: str, query: InstanceQuery, statuses: Sequence[RuntimeStatus],

@@ -2,7 +2,8 @@
 
 Arguments are passed by keyword under the binding names; the durable client binding receives its JSON
 string; a parameter named `context` receives an `azure.functions.Context`-like object. Sync functions run in
-worker threads, async ones on the host's single event loop (the SDK's aiohttp session is bound to it).
+the thread pool, async ones on the event loop of the process that runs user code (a worker process, or the
+host in the in-process mode; the SDK's aiohttp session is bound to that loop).
 Activity inputs and results go through the SDK's own `ActivityTriggerConverter`.
 """
 
@@ -98,7 +99,7 @@ def activity_failure(name: str, error: BaseException) -> tuple[str, str]:
     message = exception_message(error)
     stack = exception_stack(error)
     rpc_message = f"Result: Failure\nException: {message}\nStack: {stack}"
-    details = {
+    details: dict[str, Any] = {
         "$type": "System.Exception, System.Private.CoreLib", "ClassName": "System.Exception",
         "Message": f" {message}", "Data": None,
         "InnerException": {

@@ -55,6 +55,7 @@ class WorkItem:
     name: str
     input: str | None
     id: int | None = None
+    attempt: int = 1  # the how-many-th run this is; crashes so far = attempt - 1 (store: the lease owner column)
 
 
 @dataclass

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from durable_local.host.history import (
@@ -32,7 +33,11 @@ class RewindRefused(Exception):
     """The instance cannot be rewound; the message says why."""
 
 
-def rewind(load: callable, instance: Instance, reason: str | None, now: datetime,  # type: ignore[valid-type]
+#: `load(instance_id)`: the instance's row (None if it does not exist) and its history.
+InstanceLoader = Callable[[str], tuple[Instance | None, list[Event]]]
+
+
+def rewind(load: InstanceLoader, instance: Instance, reason: str | None, now: datetime,
            commit: Commit | None = None) -> Commit:
     """Rewrite `instance` (and its failed sub-orchestrations) for a rewind; `load(id)` gives (Instance, history)."""
     commit = commit if commit is not None else Commit()

@@ -75,6 +75,10 @@ def _seed_one(item: dict[str, Any], now: datetime) -> Commit:
 def _event_type(value: object) -> int:
     """A DTFx EventType given by name or number; anything else is refused."""
     try:
-        return int(EventType[value]) if isinstance(value, str) else int(EventType(value))
+        if isinstance(value, str):
+            return int(EventType[value])
+        if isinstance(value, int) and not isinstance(value, bool):
+            return int(EventType(value))
     except (KeyError, ValueError) as error:
         raise ValueError(f"unknown EventType {value!r}") from error
+    raise ValueError(f"unknown EventType {value!r}")

@@ -30,12 +30,11 @@ from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import unquote
 
-import azure.functions as func
 from aiohttp import web
-from azure.functions.http import HttpResponseConverter
 from multidict import CIMultiDict
 
-from durable_local.host import insights_api, instance_purge, invoke
+from durable_local.host import insights_api, instance_purge
+from durable_local.host.calls import HttpCall
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
@@ -108,41 +107,20 @@ class HostServer:
                            route_values: dict[str, str]) -> web.StreamResponse:
         # The host joins repeated query values and headers with commas before the worker sees them
         # (azure-functions-host GrpcMessageConversionExtensions.ToRpcHttp).
-        http_request = func.HttpRequest(
-            method=request.method, url=str(request.url), headers=_joined(request.headers),
-            params=_joined(request.query), route_params=route_values, body=await request.read())
-        kwargs = invoke.arguments(info, http_request, self.engine.client_json, self.engine.app_dir)
-        log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
-                 "APIs.')", info.name)
+        call = HttpCall(method=request.method, url=str(request.url), headers=_joined(request.headers),
+                        params=_joined(request.query), route_params=route_values, body=await request.read())
         try:
-            result = await until_disconnected(request, invoke.call(info, kwargs, self.engine.executor))
+            reply = await until_disconnected(request, self.engine.functions.http(info.name, call))
         except ClientGone:
             log.info("Executed 'Functions.%s' (Cancelled: the client disconnected)", info.name)
             return web.Response(status=499)
-        except Exception:
-            log.exception("Executed 'Functions.%s' (Failed)", info.name)
+        except Exception as error:  # the worker running it died
+            log.error("Executed 'Functions.%s' (Failed): %s", info.name, error)
             return web.Response(status=500)
-        return self._http_result(info, result)
-
-    @staticmethod
-    def _http_result(info: FunctionInfo, result: Any) -> web.StreamResponse:
-        """Encode the result with the library's own `HttpResponseConverter`, as the worker does: content-type
-        from mimetype (charset only for text/*), every Set-Cookie kept."""
-        if not isinstance(result, func.HttpResponse | str):
-            log.error("Function '%s' returned %r; an HTTP function must return an HttpResponse or a str",
-                      info.name, type(result).__name__)
-            return web.Response(status=500)
-        datum = HttpResponseConverter.encode(result, expected_type=None)
-        if datum.type == "string":
-            return web.Response(status=200, text=datum.value)
-        value = datum.value
         headers: CIMultiDict[str] = CIMultiDict()
-        for name, header in value["headers"].items():
-            headers.add(name, header.value)
-        for cookie in value["cookies"] or []:
-            for morsel in cookie.values():
-                headers.add("Set-Cookie", morsel.OutputString())
-        return web.Response(status=int(value["status_code"].value), body=value["body"].value, headers=headers)
+        for name, value in reply.headers:
+            headers.add(name, value)
+        return web.Response(status=reply.status, body=reply.body, headers=headers)
 
     # -- admin -----------------------------------------------------------------------------------------
     async def run_function(self, request: web.Request, name: str) -> web.StreamResponse:
@@ -167,10 +145,11 @@ class HostServer:
         """An activity run by hand: its input is the body's `input` text, decoded as the SDK decodes it."""
         self.engine.enter_busy()
         try:
-            kwargs = invoke.arguments(info, invoke.decode_activity_input(input_text), self.engine.client_json,
-                                      self.engine.app_dir)
-            await invoke.call(info, kwargs, self.engine.executor)
-            log.info("Executed 'Functions.%s' (Succeeded)", info.name)
+            outcome = await self.engine.functions.activity(info.name, input_text, f"Functions.{info.name} (admin)")
+            if outcome.ok:
+                log.info("Executed 'Functions.%s' (Succeeded)", info.name)
+            else:
+                log.error("Executed 'Functions.%s' (Failed): %s", info.name, outcome.reason)
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
         finally:
@@ -182,18 +161,10 @@ class HostServer:
         if path == "status" and request.method == "GET":
             return web.json_response({"state": "Running", "taskHub": self.api.hub,
                                       "now": engine.clock.now().isoformat(),
-                                      "clock": "virtual" if engine.clock.virtual else "system"})
+                                      "clock": "virtual" if engine.clock.virtual else "system",
+                                      "workers": engine.functions.pids})
         if path.startswith("taskhubs/"):
-            hub = original[len("taskhubs/"):]
-            if request.method == "GET":
-                return web.json_response({"taskHub": hub, **engine.store.hub_summary(hub)})
-            if request.method == "DELETE":
-                if not self.testing:
-                    return _json_error(403, "deleting a task hub needs a host started with --testing")
-                counts = self.api.delete_task_hub(hub)
-                log.warning("deleted task hub %s: %s", hub, counts)
-                return web.json_response({"taskHub": hub, "deleted": counts})
-            return web.Response(status=405)
+            return self._task_hub_admin(request, original[len("taskhubs/"):])
         if is_raw_history_path(path):
             return raw_history_response(engine.store, self.api.hub, request, original)
         if (reply := await insights_api.handle(self.api, request, original)) is not None:
@@ -202,37 +173,64 @@ class HostServer:
             return await instance_purge.purge_instances(request, engine.store, self.api.hub)
         if not self.testing:
             return web.Response(status=404)
+        return await self._testing_admin(request, path)
+
+    def _task_hub_admin(self, request: web.Request, hub: str) -> web.StreamResponse:
+        """`GET` (row counts) or `DELETE` (testing hosts only) `/admin/host/taskhubs/{hub}`."""
+        if request.method == "GET":
+            return web.json_response({"taskHub": hub, **self.engine.store.hub_summary(hub)})
+        if request.method == "DELETE":
+            if not self.testing:
+                return _json_error(403, "deleting a task hub needs a host started with --testing")
+            counts = self.api.delete_task_hub(hub)
+            log.warning("deleted task hub %s: %s", hub, counts)
+            return web.json_response({"taskHub": hub, "deleted": counts})
+        return web.Response(status=405)
+
+    async def _testing_admin(self, request: web.Request, path: str) -> web.StreamResponse:
+        """The testing endpoints (`--testing`): advance the virtual clock, wait until idle, seed instances."""
         body = await self._body(request)
         if isinstance(body, web.Response):
             return body
-        if path == "clock/advance" and request.method == "POST":
-            if not engine.clock.virtual:
-                return _json_error(409, "the host runs on the system clock; start it with --clock virtual")
-            seconds, idle_timeout = _seconds(body, "seconds", 0), _seconds(body, "idleTimeout", 60)
-            if isinstance(seconds, web.Response) or isinstance(idle_timeout, web.Response):
-                return seconds if isinstance(seconds, web.Response) else idle_timeout  # type: ignore[return-value]
-            try:
-                now = await engine.advance(seconds, idle_timeout)
-            except TimeoutError as error:
-                return _json_error(504, str(error))
-            return web.json_response({"now": now.isoformat()})
-        if path == "idle" and request.method == "POST":
+        if request.method != "POST":
+            return web.Response(status=404)
+        if path == "clock/advance":
+            return await self._advance_clock(body)
+        if path == "idle":
             timeout = _seconds(body, "timeout", 30)
             if isinstance(timeout, web.Response):
                 return timeout
-            idle = await engine.wait_idle(timeout)
+            idle = await self.engine.wait_idle(timeout)
             return web.json_response({"idle": idle}, status=200 if idle else 504)
-        if path == "seed" and request.method == "POST":
-            items = body.get("instances")
-            if not isinstance(items, list):
-                return _json_error(400, "the body must be {\"instances\": [...]}")
-            try:
-                commit = seed_commit(items, engine.clock.now())
-            except SeedError as error:
-                return _json_error(400, str(error))
-            engine.commit(commit)
-            return web.json_response({"seeded": len(items)})
+        if path == "seed":
+            return self._seed(body)
         return web.Response(status=404)
+
+    async def _advance_clock(self, body: dict[str, Any]) -> web.StreamResponse:
+        engine = self.engine
+        if not engine.clock.virtual:
+            return _json_error(409, "the host runs on the system clock; start it with --clock virtual")
+        seconds, idle_timeout = _seconds(body, "seconds", 0), _seconds(body, "idleTimeout", 60)
+        if isinstance(seconds, web.Response):
+            return seconds
+        if isinstance(idle_timeout, web.Response):
+            return idle_timeout
+        try:
+            now = await engine.advance(seconds, idle_timeout)
+        except TimeoutError as error:
+            return _json_error(504, str(error))
+        return web.json_response({"now": now.isoformat()})
+
+    def _seed(self, body: dict[str, Any]) -> web.StreamResponse:
+        items = body.get("instances")
+        if not isinstance(items, list):
+            return _json_error(400, "the body must be {\"instances\": [...]}")
+        try:
+            commit = seed_commit(items, self.engine.clock.now())
+        except SeedError as error:
+            return _json_error(400, str(error))
+        self.engine.commit(commit)
+        return web.json_response({"seeded": len(items)})
 
     @staticmethod
     async def _body(request: web.Request) -> dict[str, Any] | web.Response:
@@ -283,7 +281,8 @@ class ClientGone(Exception):
 async def until_disconnected(request: web.Request, work: Awaitable[Any], poll: float = 0.25) -> Any:
     """Await `work`, cancelling it when the client disconnects (a start-and-wait stops polling then).
 
-    A sync function in a worker thread cannot be stopped; its result is dropped."""
+    An async function is cancelled in its worker process too; a sync function in a worker thread cannot be
+    stopped: its result is dropped."""
     task = asyncio.ensure_future(work)
     while True:
         done, _ = await asyncio.wait({task}, timeout=poll)

@@ -69,59 +69,83 @@ def status_payload(instance: Instance, *, show_input: bool = True,
     return payload
 
 
+_SCHEDULING = (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated)
+_COMPLETIONS = (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
+                EventType.SubOrchestrationInstanceFailed)
+
+
 def history_payload(events: list[Event], *, show_input: bool, show_output: bool) -> list[dict[str, Any]]:
-    """Transform raw history into the API's `historyEvents` (EXT `GetDurableOrchestrationStatusAsync`)."""
-    scheduled: dict[int, Event] = {}
-    completed_ids: set[int] = set()
-    for item in events:
-        kind = item["EventType"]
-        if kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated):
-            scheduled[item["EventId"]] = item
-        elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
-                      EventType.SubOrchestrationInstanceFailed):
-            completed_ids.add(item.get("TaskScheduledId"))
+    """Transform raw history into the API's `historyEvents` (EXT `GetDurableOrchestrationStatusAsync`).
+
+    Orchestrator start/complete markers are dropped; a scheduling event is dropped once its completion is
+    in the history, and the completion carries the scheduled function's name, time and input instead.
+    """
+    scheduled, completed_ids = _pair_schedulings(events)
     result = []
     for item in events:
         kind = item["EventType"]
         if kind in (EventType.OrchestratorStarted, EventType.OrchestratorCompleted):
             continue
-        if kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated) \
-                and item["EventId"] in completed_ids:
+        if kind in _SCHEDULING and item["EventId"] in completed_ids:
             continue
-        row = {key: value for key, value in item.items() if key not in ("EventId", "IsPlayed")}
-        row["EventType"] = EventType(kind).name
-        if not show_input:
-            row.pop("Input", None)
-        if kind == EventType.ExecutionStarted:
-            row["FunctionName"] = row.pop("Name", None)
-            for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags"):
-                row.pop(key, None)
-        elif kind in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated):
-            row.pop("Version", None)  # a still-pending scheduling row
-        elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
-                      EventType.SubOrchestrationInstanceFailed):
-            source = scheduled.get(row.pop("TaskScheduledId", None)) or {}
-            row["FunctionName"] = source.get("Name")
-            row["ScheduledTime"] = newtonsoft_time(source.get("Timestamp"))
-            if show_input and source.get("Input") is not None:
-                row["Input"] = source["Input"]  # inputs stay the stored strings; only results are parsed
-            if "Result" in row:
-                if show_output:
-                    row["Result"] = parse_to_token(row["Result"])
-                else:
-                    row.pop("Result")
-        elif kind == EventType.ExecutionCompleted:
-            status = RuntimeStatus.from_number(row.get("OrchestrationStatus", -1))
-            row["OrchestrationStatus"] = status.value if status is not None else "Unknown"
-            if show_output:
-                row["Result"] = parse_to_token(row.get("Result"))
-            else:
-                row.pop("Result", None)
-        elif kind == EventType.TimerFired:
-            row.pop("TimerId", None)
-        for key in ("Timestamp", "FireAt"):
-            if key in row:
-                row[key] = newtonsoft_time(row[key])
-        result.append(row)
+        result.append(_history_row(item, scheduled, show_input=show_input, show_output=show_output))
     return result
+
+
+def _pair_schedulings(events: list[Event]) -> tuple[dict[int, Event], set[int]]:
+    """Scheduling events by their EventId, and the ids whose completion (or failure) is in the history."""
+    scheduled: dict[int, Event] = {}
+    completed_ids: set[int] = set()
+    for item in events:
+        kind = item["EventType"]
+        if kind in _SCHEDULING:
+            scheduled[item["EventId"]] = item
+        elif kind in _COMPLETIONS:
+            scheduled_id = item.get("TaskScheduledId")
+            if isinstance(scheduled_id, int):
+                completed_ids.add(scheduled_id)
+    return scheduled, completed_ids
+
+
+def _history_row(item: Event, scheduled: dict[int, Event], *, show_input: bool, show_output: bool) -> dict[str, Any]:
+    """One `historyEvents` row: names instead of numbers, .NET times, inputs and results as asked."""
+    kind = item["EventType"]
+    row = {key: value for key, value in item.items() if key not in ("EventId", "IsPlayed")}
+    row["EventType"] = EventType(kind).name
+    if not show_input:
+        row.pop("Input", None)
+    if kind == EventType.ExecutionStarted:
+        row["FunctionName"] = row.pop("Name", None)
+        for key in ("OrchestrationInstance", "ParentInstance", "Version", "Tags"):
+            row.pop(key, None)
+    elif kind in _SCHEDULING:
+        row.pop("Version", None)  # a still-pending scheduling row
+    elif kind in _COMPLETIONS:
+        _describe_completion(row, scheduled.get(row.pop("TaskScheduledId", None)) or {}, show_input, show_output)
+    elif kind == EventType.ExecutionCompleted:
+        status = RuntimeStatus.from_number(row.get("OrchestrationStatus", -1))
+        row["OrchestrationStatus"] = status.value if status is not None else "Unknown"
+        if show_output:
+            row["Result"] = parse_to_token(row.get("Result"))
+        else:
+            row.pop("Result", None)
+    elif kind == EventType.TimerFired:
+        row.pop("TimerId", None)
+    for key in ("Timestamp", "FireAt"):
+        if key in row:
+            row[key] = newtonsoft_time(row[key])
+    return row
+
+
+def _describe_completion(row: dict[str, Any], source: Event, show_input: bool, show_output: bool) -> None:
+    """A task or sub-orchestration completion row names what was scheduled, when, and with which input."""
+    row["FunctionName"] = source.get("Name")
+    row["ScheduledTime"] = newtonsoft_time(source.get("Timestamp"))
+    if show_input and source.get("Input") is not None:
+        row["Input"] = source["Input"]  # inputs stay the stored strings; only results are parsed
+    if "Result" in row:
+        if show_output:
+            row["Result"] = parse_to_token(row["Result"])
+        else:
+            row.pop("Result")
 

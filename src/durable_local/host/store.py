@@ -8,6 +8,10 @@ Rules that make a killed host lose nothing that was committed:
   (`apply`). An orchestration step is therefore applied exactly once; a crash before commit replays it.
 - Activity work items are leased to the running host; on start every unfinished item is leased again and
   re-run (at-least-once, as on Azure). An activity's result and the deletion of its work item commit together.
+  The lease owner column holds `{host id}:{attempt}`: the attempt counts the runs of the item that did not
+  finish (the host or worker process died under it), so a work item that keeps killing its process is failed
+  after a few attempts instead of being retried forever (see `durable_local.host.engine`). The counter lives in
+  the existing column rather than a new one so that this store needs no schema change.
 - One host process owns a store file at a time (an exclusive lock on `<store>.lock`).
 - The schema is versioned (`PRAGMA user_version`); opening a store migrates it in place (`schema.py`).
 
@@ -30,16 +34,24 @@ from typing import IO, Any
 from durable_local.host.history import Event
 from durable_local.host.records import Commit, Instance, Message, RuntimeStatus, WorkItem
 from durable_local.host.schema import migrate
+from durable_local.host.wal_checkpointer import WalCheckpointer
 
 INSTANCE_COLUMNS = ("instance_id, name, execution_id, runtime_status, created_time, last_updated_time, "
                     "completed_time, input, output, custom_status, parent_instance_id, parent_execution_id, "
                     "parent_sequence_id, history_length")
 CHECKPOINT_PAGES = 1_000  # SQLite's default automatic checkpoint threshold
-BULK_CHECKPOINT_PAGES = 16_384  # 64 MiB of 4 KiB pages, during bulk writes
+BULK_WAL_BYTES = 512 * 2**20  # during bulk writes, the WAL restarts once it is this large
 WAL_SIZE_LIMIT = 64 * 2**20
 PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
 PREFIX_RANGE_LIMIT = 5_000  # a prefix matching at most this many instances is read from its own index range
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 class StoreLockedError(RuntimeError):
@@ -58,6 +70,19 @@ class InstanceQuery:
     updated_from: int | None = None  # last update (an entity's last operation) from / to
     updated_to: int | None = None
     name: str | None = None  # an orchestrator name (a local-host extension: the Durable HTTP API has none)
+
+
+def _lease(owner: str, attempt: int) -> str:
+    """The lease owner column's value: the leasing host and the attempt (see the module docstring)."""
+    return f"{owner}:{attempt}"
+
+
+def lease_attempt(value: str | None) -> int:
+    """The attempt recorded in a lease owner column; 0 for an item never leased, 1 for a bare host id."""
+    if not value:
+        return 0
+    _, _, attempt = value.rpartition(":")
+    return int(attempt) if attempt.isdigit() else 1
 
 
 def _instance(row: Sequence[Any]) -> Instance:
@@ -84,6 +109,7 @@ class Store:
         self._lock_file: IO[str] | None = None
         self.prefix_range_limit = PREFIX_RANGE_LIMIT
         self._bulk_depth = 0
+        self._checkpointer: WalCheckpointer | None = None
         self._take_process_lock()
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -127,22 +153,33 @@ class Store:
     def bulk_writes(self) -> Iterator[None]:
         """Around many large transactions in a row (a purge by filter).
 
-        SQLite checkpoints the WAL into the database when a commit leaves it over 1,000 pages (4 MiB): during
-        a purge that is after almost every batch, and about a third of the purge's time. Here the threshold is
-        `BULK_CHECKPOINT_PAGES` (64 MiB), so each page rewritten by several batches is copied once; at the end
-        the WAL is checkpointed and truncated, so it does not stay large. Durability is unchanged: every
-        batch still commits to the WAL, which survives `kill -9`.
+        SQLite checkpoints the WAL into the database inside the commit that leaves it over 1,000 pages (4 MiB):
+        during a purge that is after almost every batch, and about a third of the purge's time, all on the
+        host's thread. Here the automatic checkpoint is off and a `WalCheckpointer` thread copies pages while
+        the batches go on; `bulk_pause` restarts the log when it passes `BULK_WAL_BYTES`, so it stays bounded;
+        at the end the WAL is checkpointed and truncated, so it does not stay large. Durability is unchanged:
+        every batch still commits to the WAL, which survives `kill -9`.
         """
         self._bulk_depth += 1
         if self._bulk_depth == 1:
-            self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = WalCheckpointer(self.path).start()
         try:
             yield
         finally:
             self._bulk_depth -= 1
             if self._bulk_depth == 0:
+                if self._checkpointer is not None:
+                    self._checkpointer.stop()
+                    self._checkpointer = None
                 self.db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def bulk_pause(self) -> None:
+        """Between bulk batches: once the WAL passes `BULK_WAL_BYTES`, finish the checkpoint so it restarts."""
+        if self._checkpointer is not None and _file_size(f"{self.path}-wal") > BULK_WAL_BYTES:
+            with self._checkpointer.lock:  # the thread's own checkpoint would keep the log from restarting
+                self.db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
 
     # -- instances -------------------------------------------------------------------------------------
     def get_instance(self, instance_id: str, hub: str | None = None) -> Instance | None:
@@ -183,13 +220,21 @@ class Store:
 
     # -- activity work items ---------------------------------------------------------------------------
     def lease_all_work(self, owner: str, expires: int) -> list[WorkItem]:
-        """Lease every unfinished work item to this host (at start: re-run what a dead host left)."""
+        """Lease every unfinished work item to this host (at start: re-run what a dead host left), counting
+        the attempt: an item that was leased before was interrupted once more."""
         with self.transaction() as db:
-            db.execute("UPDATE work_items SET lease_owner=?, lease_expires=? WHERE hub=?",
-                       (owner, expires, self.hub))
-            rows = db.execute("SELECT id, instance_id, execution_id, sequence_id, name, input FROM work_items "
-                              "WHERE hub=? ORDER BY id", (self.hub,)).fetchall()
-        return [WorkItem(row[1], row[2], row[3], row[4], row[5], row[0]) for row in rows]
+            rows = db.execute("SELECT id, instance_id, execution_id, sequence_id, name, input, lease_owner "
+                              "FROM work_items WHERE hub=? ORDER BY id", (self.hub,)).fetchall()
+            items = [WorkItem(row[1], row[2], row[3], row[4], row[5], row[0], lease_attempt(row[6]) + 1)
+                     for row in rows]
+            db.executemany("UPDATE work_items SET lease_owner=?, lease_expires=? WHERE id=?",
+                           [(_lease(owner, item.attempt), expires, item.id) for item in items])
+        return items
+
+    def record_attempt(self, item: WorkItem, owner: str) -> None:
+        """Remember the item's attempt (after a crash of the process running it, or to undo one at a stop)."""
+        with self.transaction() as db:
+            db.execute("UPDATE work_items SET lease_owner=? WHERE id=?", (_lease(owner, item.attempt), item.id))
 
     # -- the one write path ----------------------------------------------------------------------------
     def apply(self, commit: Commit, lease_owner: str | None = None) -> list[WorkItem]:
@@ -229,13 +274,13 @@ class Store:
                     "VALUES (?,?,?,?,?,?)",
                     [(hub, m.instance_id, m.execution_id, m.visible_at, m.event_type,
                       json.dumps(m.event, separators=(",", ":"))) for m in commit.messages])
-            for item in commit.work_items:
+            for work in commit.work_items:
                 cursor = db.execute(
                     "INSERT INTO work_items (hub, instance_id, execution_id, sequence_id, name, input, "
                     "lease_owner) VALUES (?,?,?,?,?,?,?)",
-                    (hub, item.instance_id, item.execution_id, item.sequence_id, item.name, item.input,
-                     lease_owner))
-                item.id = cursor.lastrowid
+                    (hub, work.instance_id, work.execution_id, work.sequence_id, work.name, work.input,
+                     _lease(lease_owner, work.attempt) if lease_owner else None))
+                work.id = cursor.lastrowid
         return commit.work_items
 
     # -- queries ---------------------------------------------------------------------------------------
@@ -251,15 +296,27 @@ class Store:
           `instances_by_name` when an orchestrator name is given, or `instances_by_created` without a status)
           in created order and the ranges are merged; a broad prefix is then a filter on that walk, matched
           by at least one in `prefix_range_limit` / (instances in the hub) entries.
-        Keys are found in the index alone and only the page's rows are read.
+        Where entries may be skipped (a prefix, several ranges), keys are found in the index alone and only
+        the page's rows are read.
         """
         hub = hub or self.hub
+        ranges = self._status_ranges(query)
         if query.prefix and self._prefix_is_narrow(hub, query.prefix):
             where, args = self._where(hub, query, query.statuses, after)
             keys = self._keys(PRIMARY_KEY, where, args, top + 1)
+        elif len(ranges) == 1 and not query.prefix:
+            # one range walked in order, no prefix to test: (nearly) every entry read is on the page
+            status = ranges[0]
+            where, args = self._where(hub, query, (status,) if status else (), after)
+            found = [_instance(row) for row in self.db.execute(
+                f"SELECT {INSTANCE_COLUMNS} FROM instances {self._walk_index(query, status)} WHERE {where} "
+                "ORDER BY created_time, instance_id LIMIT ?", (*args, top + 1))]
+            page = found[:top]
+            more = len(found) > top
+            return page, ((page[-1].created_time, page[-1].instance_id) if more and page else None)
         else:
             keys = []
-            for status in self._status_ranges(query):
+            for status in ranges:
                 where, args = self._where(hub, query, (status,) if status else (), after)
                 keys += self._keys(self._walk_index(query, status), where, args, top + 1)
             keys.sort()
@@ -348,7 +405,12 @@ class Store:
 
     def purge_batch(self, query: InstanceQuery, limit: int, hub: str | None = None) -> int:
         """Purge up to `limit` instances matching `query` (ids only are read), in one transaction."""
+        return len(self.purge_batch_ids(query, limit, hub))
+
+    def purge_batch_ids(self, query: InstanceQuery, limit: int, hub: str | None = None) -> list[str]:
+        """`purge_batch`, answering the IDs it purged."""
         hub = hub or self.hub
+        self.bulk_pause()
         with self.transaction() as db:
             ids: list[str] = []
             if query.prefix and self._prefix_is_narrow(hub, query.prefix):
@@ -364,7 +426,8 @@ class Store:
                     if len(ids) >= limit:
                         break
             ids.sort()  # deletes in key order touch each page of instances and history once
-            return self._delete(db, hub, ids[:limit])
+            self._delete(db, hub, ids[:limit])
+            return ids[:limit]
 
     def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
                      hub: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:

@@ -12,9 +12,6 @@ import asyncio
 import logging
 from datetime import datetime
 
-from azure.functions.timer import TimerRequest
-
-from durable_local.host import invoke
 from durable_local.host.engine import Engine
 from durable_local.host.history import from_micros, to_micros
 from durable_local.host.indexing import FunctionInfo
@@ -67,20 +64,13 @@ class TimerTriggers:
         if not counted:
             self.engine.enter_busy()
         try:
-            request = TimerRequest(
-                past_due=past_due,
-                schedule_status={"Last": _iso(last), "Next": _iso(due), "LastUpdated": _iso(self.engine.clock.now())},
-                schedule={"AdjustForDST": True})
-            kwargs = invoke.arguments(info, request, self.engine.client_json, self.engine.app_dir)
+            schedule_status = {"Last": _iso(last), "Next": _iso(due), "LastUpdated": _iso(self.engine.clock.now())}
             log.info("Executing 'Functions.%s' (Reason='Timer fired at %s')", info.name,
                      self.engine.clock.now().isoformat())
-            result = await invoke.call(info, kwargs, self.engine.executor)
-            if result is not None:
-                log.warning("timer function %s returned a value, which a timer trigger ignores", info.name)
-            log.info("Executed 'Functions.%s' (Succeeded)", info.name)
+            await self.engine.functions.timer(info.name, past_due, schedule_status)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # the worker running it died: logged by the pool, as the host logs a failed invocation
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
         finally:
             if not counted:

@@ -41,6 +41,8 @@ ALLOWED_STATUSES: dict[str, tuple[str, ...]] = {
     "purge": TERMINAL_STATUSES,
     "raise-event": ACTIVE_STATUSES,
 }
+# Operations whose 400 answer means "not in a state that allows it" (e.g. resuming a Running instance).
+STATE_CHANGES = frozenset({"suspend", "resume", "rewind"})
 MANAGEMENT_ORCHESTRATORS = frozenset({"bulkoperation", "retentionpurge"})
 PURGE_ENDPOINT = "/admin/host/purge-instances"
 PURGE_BATCH = 1000
@@ -218,14 +220,15 @@ def plan(client: DurableClient, operation: str, selection: BulkFilter | Sequence
 
 
 # -- acting on one instance ------------------------------------------------------------------------------
-def _answer(instance_id: str, response: Response) -> InstanceOutcome:
+def _answer(instance_id: str, response: Response, operation: str) -> InstanceOutcome:
     if response.status in (200, 202):
         return InstanceOutcome(instance_id, DONE)
     if response.status == 404:
         return InstanceOutcome(instance_id, SKIPPED, "no such instance (already purged?)")
     if response.status == 410:
         return InstanceOutcome(instance_id, SKIPPED, "it has already finished")
-    if response.status in (400, 409) or (response.status == 500 and b"InvalidOperation" in response.body):
+    state_refusal = response.status == 409 or (response.status in (400, 500) and b"InvalidOperation" in response.body)
+    if state_refusal or (response.status == 400 and operation in STATE_CHANGES):
         # the API's InvalidOperationException: the instance is no longer in a state that allows the operation
         return InstanceOutcome(instance_id, SKIPPED, f"not in a state that allows it: {response.detail()}")
     return InstanceOutcome(instance_id, FAILED, f"HTTP {response.status}: {response.detail()}".strip())
@@ -262,7 +265,7 @@ def _restart(client: DurableClient, instance_id: str, options: _Options) -> Inst
     response = client.start_new(str(status.get("name") or ""), new_id, status.get("input"))
     if response.status == 409:
         return InstanceOutcome(instance_id, SKIPPED, f"already restarted as '{new_id}' (409)", new_id)
-    outcome = _answer(instance_id, response)
+    outcome = _answer(instance_id, response, options.operation)
     return InstanceOutcome(instance_id, outcome.result, outcome.reason, new_id if outcome.result == DONE else None)
 
 
@@ -292,8 +295,10 @@ def act(client: DurableClient, instance_id: str, options: _Options) -> InstanceO
         if options.operation == "restart":
             return _restart(client, instance_id, options)
         if options.operation == "raise-event":
-            return _answer(instance_id, client.raise_event(instance_id, options.event_name or "", options.event_data))
-        return _answer(instance_id, client.operation(instance_id, options.operation, options.reason or None))
+            return _answer(instance_id, client.raise_event(instance_id, options.event_name or "", options.event_data),
+                           options.operation)
+        return _answer(instance_id, client.operation(instance_id, options.operation, options.reason or None),
+                       options.operation)
     except CliError as error:
         return InstanceOutcome(instance_id, FAILED, error.message[:300])
 
@@ -341,6 +346,27 @@ def purge_listed(client: DurableClient, instance_ids: list[str],
                  for i, status in kept.items()]
     outcomes += [InstanceOutcome(i, SKIPPED, "no such instance (already purged?)") for i in body.get("notFound") or []]
     return outcomes
+
+
+def purge_by_filter(client: DurableClient, statuses: Sequence[str], created_from: datetime | None,
+                    created_to: datetime, instance_id_prefix: str | None = None, *, batch: int = 5000,
+                    on_batch: Callable[[int], None] | None = None) -> list[str]:
+    """Local host only: purge every instance in `statuses` created in the window, `batch` per request, without
+    listing them first; answers exactly the IDs purged (the host reads them in the purging transaction)."""
+    flt: dict[str, str] = {"createdTimeTo": format_datetime(created_to)}
+    if created_from:
+        flt["createdTimeFrom"] = format_datetime(created_from)
+    if instance_id_prefix:
+        flt["instanceIdPrefix"] = instance_id_prefix
+    purged: list[str] = []
+    while True:
+        body = {"filter": flt, "runtimeStatus": list(statuses), "limit": batch}
+        answer = client.expect(client.request("POST", PURGE_ENDPOINT, body=body, hub_params=True), 200).json()
+        purged += answer.get("purged") or []
+        if on_batch:
+            on_batch(len(purged))
+        if not answer.get("more"):
+            return purged
 
 
 def execute(

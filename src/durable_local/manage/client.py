@@ -16,12 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from durable_local.manage.errors import ApiError, CliError
-from durable_local.vocabulary import DURABLE_API
+from durable_local.vocabulary import CONTINUATION_HEADER, DURABLE_API
 
 logger = logging.getLogger(__name__)
 
-CONTINUATION_HEADER = "x-ms-continuation-token"
-WEBHOOK_PREFIX = DURABLE_API  # the name other modules (the dashboard) import
 DEFAULT_BASE_URL = "http://localhost:7071"
 NO_BODY = object()
 

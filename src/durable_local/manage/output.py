@@ -143,7 +143,7 @@ def input_as_seen(value: Any) -> Any:
 
 
 def split_failure(output: Any) -> tuple[str, str | None]:
-    """A Failed instance's output as (message, details): the extension writes `"{reason} \\n {details}"`,
+    r"""A Failed instance's output as (message, details): the extension writes `"{reason} \n {details}"`,
     the details being the .NET exception JSON (with the Python traceback inside) or a stack trace."""
     text = output if isinstance(output, str) else compact_json(output)
     message, separator, details = text.partition("\n")

@@ -17,7 +17,6 @@ from durable_local.vocabulary import SettingNotFoundError, resolve_setting_refer
 
 logger = logging.getLogger(__name__)
 
-LOCAL_DEFAULT_TASK_HUB = "TestHubName"
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 AZURITE_CONNECTION_STRING = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"

@@ -18,11 +18,15 @@ HUGE = 20 * 1024 * 1024
 
 
 class BrokenStrError(Exception):
+    """An exception whose text cannot even be built."""
+
     def __str__(self) -> str:
         raise RuntimeError("__str__ is broken too")
 
 
 class UnpicklableError(Exception):
+    """An exception that cannot cross a process boundary by pickling."""
+
     def __init__(self) -> None:
         super().__init__("cannot be pickled")
         self.lock = threading.Lock()

@@ -28,7 +28,7 @@ def bump(name: str) -> int:
 
 @app.entity_trigger(context_name="context")
 def Box(context: df.DurableEntityContext) -> None:
-    """add / get / set / fail / delete / log (appends the input to a list state)."""
+    """Add / get / set / fail / delete / log (appends the input to a list state)."""
     operation = context.operation_name
     if operation == "add":
         value = context.get_state(lambda: 0) + context.get_input()

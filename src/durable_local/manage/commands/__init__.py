@@ -6,10 +6,10 @@ wrong state, unreachable app), 2 usage error (bad flag values, a confirmation th
 
 from __future__ import annotations
 
-from durable_local.manage.commands import control, env, purge, query, replay, taskhub, terminate
+from durable_local.manage.commands import bulk, control, env, purge, query, replay, taskhub, terminate
 from durable_local.manage.commands.options import Subparsers, common_options
 
-COMMAND_MODULES = (control, query, terminate, purge, taskhub, replay, env)
+COMMAND_MODULES = (control, query, terminate, purge, bulk, taskhub, replay, env)
 
 
 def add_commands(subparsers: Subparsers) -> None:

@@ -23,7 +23,7 @@ from durable_local.manage.parsing import (
 )
 
 Handler = Callable[[Context], int]
-Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+Subparsers = argparse._SubParsersAction
 OUTPUT_FORMATS = ("text", "json", "jsonl")
 _STATUSES = ", ".join(RUNTIME_STATUSES)
 _GIVEN = "_flags_given"

@@ -12,7 +12,6 @@ from durable_local.manage.commands.options import Subparsers, add_command, confi
 from durable_local.manage.context import Context
 from durable_local.manage.errors import EXIT_OK, CliError
 from durable_local.manage.output import confirm, format_instances
-from durable_local.manage.settings import LOCAL_DEFAULT_TASK_HUB
 from durable_local.manage.storage import (
     StorageAccount,
     add_identity_arguments,
@@ -20,6 +19,7 @@ from durable_local.manage.storage import (
     target_from_args,
     validate_hub_name,
 )
+from durable_local.vocabulary import LOCAL_DEFAULT_TASK_HUB
 
 
 def delete_task_hub(ctx: Context) -> int:
