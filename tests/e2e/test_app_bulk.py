@@ -216,3 +216,25 @@ def test_rewind_every_instance_that_failed_on_a_missing_configuration(app, azuri
     final = run_bulk(app, "rewind", f"runtimeStatus=Failed&instanceIdPrefix={prefix}&reason=carrier%20added")
     assert (final["output"]["matched"], final["output"]["done"]) == (40, 40)
     wait_all(app, ids, {"Completed"})
+
+
+def test_cancelling_is_terminating_the_bulk_instance_and_what_was_done_stays_done(azurite):
+    prefix = unique("bulk-cancel")
+    with app_host(azurite, BULK_PAGE_SIZE="5", BULK_CONCURRENCY="1") as host:
+        ids = start_many(host, "ApprovalWorkflow", prefix, 60, {"requestId": "cancel"})
+        wait_all(host, ids, {"Running"})
+        bulk_id = host.post(f"/bulk/suspend?instanceIdPrefix={prefix}").json()["id"]
+        def ten_done() -> dict | None:
+            custom = (status_of(host, bulk_id) or {}).get("customStatus") or {}
+            return custom if custom.get("done", 0) >= 10 else None
+
+        eventually(ten_done, timeout=60, interval=0.02, message="10 instances done by the bulk run")
+        assert host.post(f"{API}/instances/{bulk_id}/terminate?reason=cancel").status == 202
+        final = host.wait_for_status(bulk_id)
+        assert final["runtimeStatus"] == "Terminated"
+        reported = final["customStatus"]["done"]
+        assert 10 <= reported < 60
+        host.wait_idle()
+        suspended = [i for i in ids if status_of(host, i)["runtimeStatus"] == "Suspended"]
+        assert reported <= len(suspended) < 60  # the page in flight may have gone a little further
+        assert len(suspended) - reported <= 5

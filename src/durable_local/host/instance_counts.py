@@ -167,7 +167,7 @@ def _add(result: InstanceCounts, status: RuntimeStatus, bucket_start: int, count
 
 
 class CountCache:
-    """Keeps the answers that were slow to compute (a broad prefix) for a while; see the module docstring."""
+    """Keeps slow answers for a prefix (a broad one) for a while; see the module docstring."""
 
     SLOW_SECONDS = 0.05
     COST_FACTOR = 20
@@ -185,7 +185,7 @@ class CountCache:
             return cached[0], now - cached[1]
         result = count_instances(db, hub, query)
         elapsed = time.monotonic() - now
-        if elapsed > self.SLOW_SECONDS:
+        if query.prefix and elapsed > self.SLOW_SECONDS:  # without a prefix the cost is bounded: never kept
             if len(self._entries) >= self.MAX_ENTRIES:
                 self._entries = {key: entry for key, entry in self._entries.items() if entry[2] > now}
                 if len(self._entries) >= self.MAX_ENTRIES:
