@@ -14,8 +14,9 @@ The history is raw (`historyKind: "raw"`, the events as the SDK replays them, wh
 where the backend serves it: the local host's `GET /admin/host/instances/{id}/history`, which answers the
 whole record. Elsewhere it is the Durable HTTP API's `showHistory` view, marked `historyKind: "http-api"`
 (`source: "http-api"`). A batch is written whole or not at all; when the write fails, no instance of the batch
-is purged and each is reported as failed with the reason. A repeat of a batch (after a crash) overwrites the
-same blob, so the archive never holds two copies of one batch.
+is purged and each is reported as failed with the reason. A repeat of a batch (after a crash) writes the same
+blob again, keeping the records of the earlier attempt that it does not rewrite (the instances that attempt
+already purged), so the archive loses no instance and never holds two copies of one.
 """
 
 import asyncio
@@ -31,6 +32,7 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import azure.durable_functions as df
+from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError
 
 from blueprints._bulk_actions import Outcome, purge_all
@@ -134,14 +136,39 @@ class _Reader:
         return await _api_record(self.session, self.client, instance_id, self.hub, self.now)
 
 
+def _json_lines(lines: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(line, separators=(",", ":"), allow_nan=False) + "\n" for line in lines).encode()
+
+
+def merged_batch(previous: bytes, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of an earlier attempt of this batch that `lines` does not replace, then `lines`.
+
+    A repeat after a crash is not the same batch: the instances the first attempt purged are gone, so the
+    repeat lists the ones left (and, paging on, later ones). Their records live only in the earlier blob.
+    """
+    replaced = {line["status"]["instanceId"] for line in lines}
+    kept = [item for item in (json.loads(text) for text in previous.decode().splitlines() if text.strip())
+            if item.get("status", {}).get("instanceId") not in replaced]
+    return [*kept, *lines]
+
+
 async def write_batch(container: str, name: str, lines: list[dict[str, Any]]) -> None:
-    """Write one JSON Lines blob (overwriting a previous attempt of the same batch)."""
-    data = "".join(json.dumps(line, separators=(",", ":"), allow_nan=False) + "\n" for line in lines).encode()
+    """Write one JSON Lines blob. A repeat of the batch (after a crash) keeps the records of the earlier
+    attempt and replaces those it writes again, so no archived instance is lost and none appears twice."""
     async with blob_service(first_configured(*APP_STORAGE_CONNECTIONS).name) as service:
         container_client = service.get_container_client(container)
         with suppress(ResourceExistsError):
             await container_client.create_container()
-        await container_client.upload_blob(name, data, overwrite=True)
+        try:
+            await container_client.upload_blob(name, _json_lines(lines), overwrite=False)
+            return
+        except ResourceExistsError:
+            pass
+        blob = container_client.get_blob_client(name)
+        download = await blob.download_blob()
+        previous = bytes(await download.readall())
+        await blob.upload_blob(_json_lines(merged_batch(previous, lines)), overwrite=True,
+                               etag=download.properties.etag, match_condition=MatchConditions.IfNotModified)
 
 
 async def read_one(reader: _Reader, instance_id: str) -> tuple[str, dict[str, Any] | None, str]:
