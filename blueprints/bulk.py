@@ -44,7 +44,7 @@ from blueprints._audit import audit
 from blueprints._bulk_actions import ALLOWED_STATUSES, OPERATIONS, ActionOptions, act_on_all
 from blueprints._http import bad_request, json_errors, json_response
 from blueprints._instances import check_status_response, in_url
-from blueprints._management_api import InstanceQuery, format_time, query_instances
+from blueprints._management_api import InstanceQuery, format_time, query_instances, task_hub
 from blueprints._settings import MAX_BULK_CONCURRENCY, BulkSettings
 from blueprints._status import runtime_status_names
 from blueprints.retention import RETENTION_ORCHESTRATOR
@@ -226,8 +226,9 @@ async def start_bulk_operation(
 
 async def dry_run(client: df.DurableOrchestrationClient, operation: str, spec: BulkFilter | None,
                   ids: list[str] | None) -> dict[str, Any]:
-    """The exact set a run would act on: count and first IDs, with the pinned `createdTimeTo`."""
-    answer: dict[str, Any] = {"operation": operation, "dryRun": True}
+    """The exact set a run would act on: count and first IDs, with the pinned `createdTimeTo`, and the task hub
+    (the binding's: a client can check it is the hub it means)."""
+    answer: dict[str, Any] = {"operation": operation, "dryRun": True, "taskHub": task_hub(client)}
     if ids is not None:
         return {**answer, "count": len(ids), "instanceIds": ids[:DRY_RUN_SHOWN]}
     assert spec is not None

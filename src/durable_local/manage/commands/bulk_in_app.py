@@ -2,7 +2,8 @@
 `POST /bulk/{operation}` (this project's app, at `--base-url` with `routePrefix` ""), instead of from the CLI.
 
 The app's dry run gives the exact count and the `createdTimeTo` it pinned; after the confirmation the run is
-started with that `createdTimeTo` (or the same IDs), so it acts on the set that was confirmed. The CLI then
+started with that `createdTimeTo` (or the same IDs), so it acts on the set that was confirmed. The app acts on
+its own task hub only, so a run for another hub (`--task-hub-name`, an environment's hub) is refused. The CLI then
 follows the run's custom status with a progress bar and prints its output. Ctrl+C leaves the run going (it is
 the app's now) and says how to cancel it: terminate the bulk instance.
 """
@@ -79,10 +80,19 @@ def _status(url: str) -> dict[str, Any]:
     return body
 
 
+def _check_task_hub(ctx: Context, app_hub: Any) -> None:
+    """The app acts on its binding's task hub only: refuse when that is not the hub the CLI was given."""
+    if isinstance(app_hub, str) and app_hub and ctx.task_hub and app_hub.lower() != ctx.task_hub.lower():
+        raise CliError(f"the app's bulk operations act on its own task hub '{app_hub}', not '{ctx.task_hub}' (from "
+                       f"{ctx.task_hub_source}); nothing was changed. Leave out --in-app to act on "
+                       f"'{ctx.task_hub}' through the Durable HTTP API, or pass --task-hub-name {app_hub}")
+
+
 def run(ctx: Context, selection: bulk.BulkFilter | list[str], event_data: Any) -> int:
     args = ctx.args
     query, body = _request(ctx, selection, event_data, {})
     dry = _post(ctx, {**query, "dryRun": "true"}, body)
+    _check_task_hub(ctx, dry.get("taskHub"))
     count = int(dry.get("count") or 0)
     pinned = (dry.get("filter") or {}).get("createdTimeTo")
     if args.dry_run:
