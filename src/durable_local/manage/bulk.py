@@ -219,6 +219,25 @@ def plan(client: DurableClient, operation: str, selection: BulkFilter | Sequence
     return BulkPlan(operation, list(dict.fromkeys(ids)), None, now)
 
 
+def would_skip(client: DurableClient, plan: BulkPlan) -> dict[str, str]:
+    """For a plan of listed IDs: the ones a run would skip as things stand now (missing, in a status the
+    operation does not allow, or a management orchestration), with the reason; a dry run shows them, so it
+    matches what the run then does. A filter's plan lists only matching instances: nothing to check."""
+    if plan.filter is not None:
+        return {}
+    allowed = ALLOWED_STATUSES[plan.operation]
+    skips: dict[str, str] = {}
+    for instance_id in plan.instance_ids:
+        status = _status(client, instance_id)
+        if status is None:
+            skips[instance_id] = "no such instance"
+        elif is_management_orchestration(status.get("name")):
+            skips[instance_id] = f"it is a management orchestration ({status.get('name')})"
+        elif status.get("runtimeStatus") not in allowed:
+            skips[instance_id] = f"it is {status.get('runtimeStatus')}; {plan.operation} acts on {', '.join(allowed)}"
+    return skips
+
+
 # -- acting on one instance ------------------------------------------------------------------------------
 def _answer(instance_id: str, response: Response, operation: str) -> InstanceOutcome:
     if response.status in (200, 202):

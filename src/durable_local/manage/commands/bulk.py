@@ -74,20 +74,27 @@ def bar(progress: bulk.BulkProgress) -> str:
 def _show_plan(ctx: Context, plan: bulk.BulkPlan) -> None:
     verb = PAST_TENSE[plan.operation]
     pinned = format_datetime(plan.filter.created_to) if plan.filter and plan.filter.created_to else None
+    skips = bulk.would_skip(ctx.client, plan)  # listed IDs: say now which the run would skip
+    acting = [instance_id for instance_id in plan.instance_ids if instance_id not in skips]
     if ctx.out.json:
         ctx.out.emit_json({"dryRun": True, "operation": plan.operation, "taskHub": ctx.task_hub,
-                           "count": plan.count, "createdTimeTo": pinned, "instanceIds": plan.instance_ids})
-        return
-    if not plan.count:
-        ctx.out.line("No instances match; nothing would change (dry run).")
+                           "count": len(acting), "createdTimeTo": pinned, "instanceIds": acting,
+                           "skipped": [{"instanceId": i, "reason": reason} for i, reason in skips.items()]})
         return
     what = "would get the event" if plan.operation == "raise-event" else f"would be {verb}"
-    ctx.out.line(f"{plan.count} instances {what} (dry run; nothing was changed"
-                 + (f"; created up to {pinned}" if pinned else "") + "):")
-    for instance_id in plan.instance_ids[:SHOWN_IDS]:
-        ctx.out.line(f"  {instance_id}")
-    if plan.count > SHOWN_IDS:
-        ctx.out.line(f"  ... and {plan.count - SHOWN_IDS} more (-o json lists them all)")
+    if not acting:
+        ctx.out.line("No instances match; nothing would change (dry run).")
+    else:
+        ctx.out.line(f"{len(acting)} instances {what} (dry run; nothing was changed"
+                     + (f"; created up to {pinned}" if pinned else "") + "):")
+        for instance_id in acting[:SHOWN_IDS]:
+            ctx.out.line(f"  {instance_id}")
+        if len(acting) > SHOWN_IDS:
+            ctx.out.line(f"  ... and {len(acting) - SHOWN_IDS} more (-o json lists them all)")
+    if skips:
+        ctx.out.line(f"{len(skips)} listed instances would be skipped:")
+        for instance_id, reason in skips.items():
+            ctx.out.line(f"  {instance_id}: {reason}")
 
 
 def _execute(ctx: Context, plan: bulk.BulkPlan, event_data: Any) -> tuple[bulk.BulkReport, bool]:
