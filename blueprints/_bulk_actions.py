@@ -126,6 +126,9 @@ async def _status(session: aiohttp.ClientSession, urls: dict[str, Any],
         return body if isinstance(body, dict) else None
 
 
+read_status = _status  # an instance's status through its management URLs (None: it does not exist)
+
+
 async def purge_terminal(session: aiohttp.ClientSession, client: df.DurableOrchestrationClient,
                          instance_id: str) -> Outcome:
     """Purge only a terminal instance: read its status, then delete its history."""

@@ -8,7 +8,8 @@ query parameters, parsed as strictly as the query routes (an unknown parameter o
   `createdTimeTo`, `instanceIdPrefix`, `name` (orchestrator name); or a JSON body `{"instanceIds": [...]}`.
   Either the filter names something or the body lists IDs: an empty filter is refused, never "all".
 - `dryRun=true`: 200 with the exact count and the first IDs, acting on nothing, and the `createdTimeTo` it
-  pinned; a run given that `createdTimeTo` acts on the same set (instances created later never match).
+  pinned (for `instanceIds`: the count of those the run would act on, and `skipped`, the others with why);
+  a run given that `createdTimeTo` acts on the same set (instances created later never match).
   Without `createdTimeTo`, a run pins it to its own start.
 - `concurrency` (default `BULK_CONCURRENCY`), `reason` (terminate, suspend, resume, rewind), `eventName`
   (raiseEvent; the body's `eventData` is the event's data).
@@ -28,6 +29,7 @@ new state and count as skipped; restart's new IDs are derived from the run's ID,
 pages done stay done, and its custom status reports them.
 """
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Generator
@@ -35,15 +37,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import azure.durable_functions as df
 import azure.functions as func
 
 from blueprints import _params
 from blueprints._archive import archive_container, archive_then_purge
 from blueprints._audit import audit
-from blueprints._bulk_actions import ALLOWED_STATUSES, OPERATIONS, ActionOptions, act_on_all
+from blueprints._bulk_actions import ALLOWED_STATUSES, OPERATIONS, ActionOptions, act_on_all, read_status
 from blueprints._http import bad_request, json_errors, json_response
-from blueprints._instances import check_status_response, in_url
+from blueprints._instances import check_status_response, in_url, management_payload
 from blueprints._management_api import InstanceQuery, format_time, query_instances, task_hub
 from blueprints._settings import MAX_BULK_CONCURRENCY, BulkSettings
 from blueprints._status import runtime_status_names
@@ -60,6 +63,7 @@ BULK_ORCHESTRATOR = "BulkOperation"
 MANAGEMENT_ORCHESTRATORS = frozenset({BULK_ORCHESTRATOR.lower(), RETENTION_ORCHESTRATOR.lower()})
 MAX_INSTANCE_IDS = 10_000
 DRY_RUN_SHOWN = 100
+DRY_RUN_CONCURRENCY = 16
 MAX_FAILURES_KEPT = 100
 _QUERY_PARAMETERS = frozenset({"runtimeStatus", "createdTimeFrom", "createdTimeTo", "instanceIdPrefix", "name",
                                "dryRun", "concurrency", "reason", "eventName", "code"})
@@ -230,7 +234,11 @@ async def dry_run(client: df.DurableOrchestrationClient, operation: str, spec: B
     (the binding's: a client can check it is the hub it means)."""
     answer: dict[str, Any] = {"operation": operation, "dryRun": True, "taskHub": task_hub(client)}
     if ids is not None:
-        return {**answer, "count": len(ids), "instanceIds": ids[:DRY_RUN_SHOWN]}
+        skipped = await listed_skips(client, operation, ids)
+        acting = [instance_id for instance_id in ids if instance_id not in skipped]
+        return {**answer, "count": len(acting), "instanceIds": acting[:DRY_RUN_SHOWN],
+                "skipped": [{"instanceId": i, "reason": reason} for i, reason in list(skipped.items())[:DRY_RUN_SHOWN]],
+                "skippedTotal": len(skipped)}
     assert spec is not None
     matched: list[str] = []
     count, token = 0, None
@@ -241,6 +249,28 @@ async def dry_run(client: df.DurableOrchestrationClient, operation: str, spec: B
         if token is None:
             break
     return {**answer, "count": count, "instanceIds": matched, "filter": spec.as_json()}
+
+
+async def listed_skips(client: df.DurableOrchestrationClient, operation: str, ids: list[str]) -> dict[str, str]:
+    """The listed IDs a run would skip as things stand (missing, a status the operation does not act on, a
+    management orchestration), with the reason, so a dry run of a list counts what the run then does."""
+    allowed = ALLOWED_STATUSES[operation]
+    limit = asyncio.Semaphore(DRY_RUN_CONCURRENCY)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120, sock_connect=10)) as session:
+
+        async def reason(instance_id: str) -> str | None:
+            async with limit:
+                status = await read_status(session, management_payload(client, instance_id))
+            if status is None:
+                return "no such instance"
+            if is_management_orchestration(status.get("name")):
+                return f"it is a management orchestration ({status.get('name')})"
+            if status.get("runtimeStatus") not in allowed:
+                return f"it is {status.get('runtimeStatus')}; {operation} acts on {', '.join(allowed)}"
+            return None
+
+        reasons = await asyncio.gather(*(reason(instance_id) for instance_id in ids))
+    return {instance_id: why for instance_id, why in zip(ids, reasons, strict=True) if why is not None}
 
 
 # -- the orchestration --------------------------------------------------------------------------------------
