@@ -24,6 +24,12 @@ SUPPORTED_TRIGGERS = {"httpTrigger", "timerTrigger", "orchestrationTrigger", "ac
 SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient"}
 
 
+def is_output(binding: dict[str, Any]) -> bool:
+    """Whether a binding's direction is `out` (the decorators give an enum, function metadata a string)."""
+    direction = binding.get("direction")
+    return str(getattr(direction, "name", direction)).lower() == "out"
+
+
 class AppLoadError(Exception):
     """The app cannot be served: it fails to import, has no or several apps, or uses unsupported bindings."""
 
@@ -45,6 +51,15 @@ class FunctionInfo:
         key = {"orchestrationTrigger": "orchestration", "activityTrigger": "activity",
                "entityTrigger": "entityName"}.get(self.trigger_type)
         return str(self.trigger.get(key) or self.name) if key else self.name
+
+    @property
+    def output_names(self) -> list[str]:
+        """The parameter names of the output bindings the worker passes an `Out` for (all but `$return`)."""
+        return [b["name"] for b in self.bindings if is_output(b) and b["name"] != "$return"]
+
+    def output_of_type(self, binding_type: str) -> dict[str, Any] | None:
+        """The first output binding of a type (an HTTP function's `http` output, `$return` or named)."""
+        return next((b for b in self.bindings if is_output(b) and b["type"] == binding_type), None)
 
     @property
     def client_binding(self) -> str | None:
