@@ -28,13 +28,28 @@ def test_an_app_that_fails_to_import_is_a_clear_error(tmp_path: Path) -> None:
     assert "The app module 'function_app' failed to import: RuntimeError: bad config" in result.stderr
 
 
-def test_an_unsupported_trigger_is_a_clear_error(tmp_path: Path) -> None:
-    source = ("import azure.functions as func\napp = func.FunctionApp()\n\n"
-              "@app.queue_trigger(arg_name='msg', queue_name='work', connection='AzureWebJobsStorage')\n"
-              "def on_message(msg: func.QueueMessage) -> None:\n    pass\n")
-    result = start_app(tmp_path / "queue", source)
-    assert result.returncode == 1
-    assert "Function 'on_message' uses binding type(s) queueTrigger" in result.stderr
+def test_a_function_with_an_unsupported_trigger_is_listed_in_error_and_the_host_serves(tmp_path: Path) -> None:
+    folder = tmp_path / "queue"
+    folder.mkdir()
+    (folder / "function_app.py").write_text(
+        "import azure.functions as func\napp = func.FunctionApp()\n\n"
+        "@app.queue_trigger(arg_name='msg', queue_name='work', connection='AzureWebJobsStorage')\n"
+        "def on_message(msg: func.QueueMessage) -> None:\n    pass\n")
+    (folder / "host.json").write_text('{"version": "2.0"}')
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "durable_local", "host", "start", "--port", str(port),
+                                "--store", str(folder / "s.sqlite")], cwd=folder,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        eventually(lambda: http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200,
+                   timeout=60, ignoring=(OSError,), message="the host serving")
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "on_message: [ERROR] Function 'on_message' uses binding type(s) queueTrigger" in stderr
 
 
 def test_start_lists_functions_like_func_start_and_ctrl_c_exits_cleanly(tmp_path: Path) -> None:

@@ -132,11 +132,15 @@ class FunctionCalls:
                                    route_params=call.route_params, body=call.body)
         log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
                  "APIs.')", info.name)
+        kwargs = self._arguments(info, request)
         try:
-            result = await invoke.call(info, self._arguments(info, request), self.executor)
+            result = await invoke.call(info, kwargs, self.executor)
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
             return HttpReply(500)
+        output = info.output_of_type("http")
+        if output is not None and output["name"] != "$return":
+            result = kwargs[output["name"]].get()  # a named HTTP output (`binding_arg_name`): its Out's value
         return http_reply(info, result)
 
     async def timer(self, name: str, past_due: bool, schedule_status: dict[str, str | None]) -> bool:

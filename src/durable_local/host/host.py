@@ -170,6 +170,8 @@ class Host:
                 lines.append(f"        {info.name}: [{methods}] http://localhost:{port}/{route}")
             else:
                 lines.append(f"        {info.name}: {info.trigger_type}")
+        for name, reason in sorted(self.functions.index.errors.items(), key=lambda item: item[0].lower()):
+            lines.append(f"        {name}: [ERROR] {reason}")
         clock_text = f"virtual, at {clock.now().isoformat()}" if clock.virtual else "system"
         workers = self.functions.pids
         process_text = f"{len(workers)} worker process(es): {', '.join(map(str, workers))}" if workers \

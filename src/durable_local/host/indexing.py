@@ -24,8 +24,20 @@ SUPPORTED_TRIGGERS = {"httpTrigger", "timerTrigger", "orchestrationTrigger", "ac
 SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient"}
 
 
+def is_output(binding: dict[str, Any]) -> bool:
+    """Whether a binding's direction is `out` (the decorators give an enum, function metadata a string)."""
+    direction = binding.get("direction")
+    return str(getattr(direction, "name", direction)).lower() == "out"
+
+
 class AppLoadError(Exception):
     """The app cannot be served: it fails to import, has no or several apps, or uses unsupported bindings."""
+
+
+class FunctionLoadError(Exception):
+    """One function cannot be loaded (an unsupported binding): it is listed in error and the rest of the app runs,
+    as the Functions host does when a function's binding cannot be loaded (`FunctionErrors`, "The function is
+    in error" in Azure's portal and `func start`'s list)."""
 
 
 @dataclass
@@ -47,6 +59,15 @@ class FunctionInfo:
         return str(self.trigger.get(key) or self.name) if key else self.name
 
     @property
+    def output_names(self) -> list[str]:
+        """The parameter names of the output bindings the worker passes an `Out` for (all but `$return`)."""
+        return [b["name"] for b in self.bindings if is_output(b) and b["name"] != "$return"]
+
+    def output_of_type(self, binding_type: str) -> dict[str, Any] | None:
+        """The first output binding of a type (an HTTP function's `http` output, `$return` or named)."""
+        return next((b for b in self.bindings if is_output(b) and b["type"] == binding_type), None)
+
+    @property
     def client_binding(self) -> str | None:
         """The parameter name of the durable client binding, if the function declares one."""
         return next((b["name"] for b in self.bindings if b["type"] == "durableClient"), None)
@@ -57,6 +78,7 @@ class FunctionIndex:
     """Every function of the app, plus case-insensitive lookups of the durable ones."""
 
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # functions listed in error: name -> reason
     by_kind: dict[str, dict[str, FunctionInfo]] = field(default_factory=dict)
 
     KINDS = {"orchestrationTrigger": "orchestrator", "activityTrigger": "activity", "entityTrigger": "entity"}
@@ -86,8 +108,9 @@ class FunctionIndex:
 
 
 def load_app(app_dir: Path, target: str = "function_app:app") -> FunctionIndex:
-    """Import `module[:attribute]` from `app_dir` and index its functions."""
+    """Import `module[:attribute]` from `app_dir` and index its functions; a v1 app is refused."""
     module_name, _, attribute = target.partition(":")
+    refuse_v1_app(app_dir, module_name)
     if str(app_dir) not in sys.path:
         sys.path.insert(0, str(app_dir))
     try:
@@ -111,8 +134,27 @@ def load_app(app_dir: Path, target: str = "function_app:app") -> FunctionIndex:
         raise AppLoadError(f"Indexing the app failed: {error}") from error
     index = FunctionIndex()
     for function in functions:
-        index.add(_describe(function))
+        try:
+            index.add(_describe(function))
+        except FunctionLoadError as error:
+            index.errors[str(function.get_function_name())] = str(error)
     return index
+
+
+V2_GUIDE = ("https://learn.microsoft.com/azure/azure-functions/functions-reference-python"
+            "?pivots=python-mode-decorators")
+
+
+def refuse_v1_app(app_dir: Path, module_name: str) -> None:
+    """A v1-model app (one folder per function with a `function.json`) and no v2 module: say so, with the guide."""
+    module_path = app_dir / (module_name.replace(".", "/") + ".py")
+    folders = sorted(path.parent.name for path in app_dir.glob("*/function.json"))
+    if folders and not module_path.exists():
+        raise AppLoadError(
+            f"This is a Python v1-model app (function.json in {', '.join(folders[:5])}"
+            f"{', ...' if len(folders) > 5 else ''}); the local host runs only the v2 programming model "
+            f"(decorators in {module_path.name}). Migrate the app to v2: {V2_GUIDE} "
+            "(and https://learn.microsoft.com/azure/azure-functions/functions-python-migrate-v2-model).")
 
 
 def _describe(function: Any) -> FunctionInfo:
@@ -123,7 +165,7 @@ def _describe(function: Any) -> FunctionInfo:
     bindings = [binding.get_dict_repr() for binding in function.get_bindings()]
     unsupported = sorted({b["type"] for b in bindings} - SUPPORTED_BINDINGS)
     if unsupported:
-        raise AppLoadError(f"Function '{name}' uses binding type(s) {', '.join(unsupported)}, which the local "
+        raise FunctionLoadError(f"Function '{name}' uses binding type(s) {', '.join(unsupported)}, which the local "
                            f"host does not support (supported: {', '.join(sorted(SUPPORTED_BINDINGS))}).")
     trigger_repr = next(b for b in bindings if b["type"] == trigger.get_binding_name())
     user_function = function.get_user_function()

@@ -5,6 +5,10 @@ string; a parameter named `context` receives an `azure.functions.Context`-like o
 the thread pool, async ones on the event loop of the process that runs user code (a worker process, or the
 host in the in-process mode; the SDK's aiohttp session is bound to that loop).
 Activity inputs and results go through the SDK's own `ActivityTriggerConverter`.
+
+Output bindings follow azure-functions-python-worker `dispatcher.py` (`_handle__invocation_request`): every
+output binding other than `$return` gets an `Out` object (worker `bindings/out.py`) under its name, and after
+the call the worker reads each one's `get()`; the function's return value goes only to a `$return` binding.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
+import azure.functions as func
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
@@ -37,10 +42,26 @@ class Context:
     retry_context: Any = None
 
 
+class OutValue(func.Out[Any]):
+    """The `Out` object the worker passes for an output binding (worker `bindings/out.py`): set, then read back."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        self._value = val
+
+    def get(self) -> Any:
+        return self._value
+
+
 def arguments(info: FunctionInfo, trigger_value: Any, client_json: Callable[[], str],
               app_dir: str) -> dict[str, Any]:
-    """Keyword arguments for a call: the trigger, the durable client binding and `context` if declared."""
+    """Keyword arguments for a call: the trigger, the durable client binding, an `Out` per named output
+    binding and `context` if declared."""
     kwargs: dict[str, Any] = {info.trigger["name"]: trigger_value}
+    for name in info.output_names:
+        kwargs[name] = OutValue()
     client = info.client_binding
     if client:
         kwargs[client] = client_json()

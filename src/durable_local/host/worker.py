@@ -51,7 +51,8 @@ class WorkerServer:
         self.tasks: dict[int, asyncio.Task[None]] = {}
 
     async def serve(self) -> None:
-        self.out.send({"t": "ready", "pid": os.getpid(), "functions": describe_index(self.calls.index)})
+        self.out.send({"t": "ready", "pid": os.getpid(), "functions": describe_index(self.calls.index),
+                       "errors": self.calls.index.errors})
         while (frame := await framing.read(self.reader)) is not None:
             header, parts = frame
             kind = header.get("t")

@@ -187,6 +187,7 @@ class WorkerPool:
             raise AppLoadError(f"The worker process exited with {exit_text(returncode)} before it loaded the app.")
         if not self.index.functions:
             self.index = index_from_metadata(frame[0]["functions"])
+            self.index.errors = dict(frame[0].get("errors") or {})
         worker = _Worker(slot, process, writer, framing.FrameWriter(writer))
         worker.reader_task = asyncio.create_task(self._read(worker, reader), name=f"worker {process.pid}")
         self._alive.append(worker)
