@@ -3,7 +3,7 @@ stdout to a file, as in a pipe), against a local host serving a seeded store.
 
 Measures, for N instances (default 100,000): `-o json` (compact in a pipe), `-o jsonl` (streamed), and the
 JSON encoding alone with and without indenting (what the indented output used to cost). The store is built
-with bench_queries.py's seeding (ten history events per instance).
+with scale_store.py (about ten history events per instance).
 
 Run: .venv/bin/python bench/bench_cli_listing.py [--instances 100000] [--top 100]
 """
@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from bench_queries import APP, build
+from bench_queries import APP
+from scale_store import HUB, build_store
 
 from durable_local.testing import LocalHost
 
@@ -43,11 +44,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = Path(folder) / "bench.sqlite"
         began = time.perf_counter()
-        build(store, args.instances)
+        build_store(store, args.instances)
         print(f"built {args.instances:,} instances in {time.perf_counter() - began:.1f} s")
         page = ["--top", str(args.top)] if args.top else []
-        with LocalHost(APP, store=store, task_hub="BenchHub") as host:
-            common = ["get-instances", "--all", "--task-hub-name", "BenchHub", *page]
+        with LocalHost(APP, store=store, task_hub=HUB) as host:
+            common = ["get-instances", "--all", "--task-hub-name", HUB, *page]
             out = Path(folder) / "out.json"
             seconds = timed_cli([*common, "-o", "json"], host.base_url, out)
             listed = json.loads(out.read_text(encoding="utf-8"))["instances"]

@@ -131,9 +131,7 @@ def _list(api: DurableApi, request: web.Request) -> web.StreamResponse:
             top = 0
         if not 1 <= top <= MAX_TOP:
             raise BadRequest(f"top must be a whole number from 1 to {MAX_TOP}: '{values['top']}'")
-    show_input = (values.get("showinput") or "true").strip().lower()
-    if show_input not in ("true", "false"):
-        raise BadRequest(f"showInput must be true or false: '{values['showinput']}'")
+    show_input = _show_input(values)
     token = request.headers.get(CONTINUATION_HEADER) or None
     try:
         after = decode_token(token) if token else None
@@ -141,7 +139,7 @@ def _list(api: DurableApi, request: web.Request) -> web.StreamResponse:
         raise BadRequest(str(error)) from error
     page, next_key = api.store.query(_filter(api, values), top, after, hub=_hub(api, values))
     headers = {CONTINUATION_HEADER: encode_token(next_key)} if next_key else {}
-    return web.json_response([_item(i, show_input == "true") for i in page], headers=headers)
+    return web.json_response([_item(i, show_input) for i in page], headers=headers)
 
 
 def _one(api: DurableApi, request: web.Request, instance_id: str) -> web.StreamResponse:
@@ -149,7 +147,14 @@ def _one(api: DurableApi, request: web.Request, instance_id: str) -> web.StreamR
     instance = api.store.get_instance(instance_id, _hub(api, values))
     if instance is None or instance_id.startswith("@"):
         return web.json_response({"error": f"no instance '{instance_id}' in this task hub"}, status=404)
-    return web.json_response(_item(instance, (values.get("showinput") or "true").lower() != "false"))
+    return web.json_response(_item(instance, _show_input(values)))
+
+
+def _show_input(values: dict[str, str]) -> bool:
+    text = (values.get("showinput") or "true").strip().lower()
+    if text not in ("true", "false"):
+        raise BadRequest(f"showInput must be true or false: '{values['showinput']}'")
+    return text == "true"
 
 
 def _counts(api: DurableApi, request: web.Request) -> web.StreamResponse:
