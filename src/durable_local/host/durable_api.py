@@ -33,11 +33,11 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from durable_local.host.binding import check_status_payload
-from durable_local.host.engine import Engine
 from durable_local.host.entities import entity_instance_id, signal_request, split_entity_id
 from durable_local.host.episodes import compact, new_execution_id
 from durable_local.host.history import EventType, event, execution_started, from_micros, history_time, to_micros
 from durable_local.host.json_input import JsonInputError, parse_json_body
+from durable_local.host.ports import InstanceControl
 from durable_local.host.query_string import Query, QueryError
 from durable_local.host.records import TERMINAL_STATUSES, Commit, Instance, Message, RuntimeStatus
 from durable_local.host.rewind import RewindRefused, rewind
@@ -112,9 +112,9 @@ def decode_token(token: str) -> tuple[int, str]:
 class DurableApi:
     """Handlers of the Durable HTTP API over the engine's store; see the module docstring."""
 
-    def __init__(self, engine: Engine, hub: str) -> None:
-        self.engine = engine
-        self.store = engine.store
+    def __init__(self, runtime: InstanceControl, hub: str) -> None:
+        self.runtime = runtime
+        self.store = runtime.store
         self.hub = hub
 
     # -- dispatch --------------------------------------------------------------------------------------
@@ -222,22 +222,22 @@ class DurableApi:
 
     def start_instance(self, name: str, instance_id: str, input_text: str | None) -> str:
         """Create (or replace a finished) instance: Pending row plus its ExecutionStarted, one transaction."""
-        info = self.engine.index.lookup("orchestrator", name)
+        info = self.runtime.index.lookup("orchestrator", name)
         if info is None:
-            raise ArgumentError(function_not_found(name, "orchestrator", self.engine.index.known("orchestrator")))
+            raise ArgumentError(function_not_found(name, "orchestrator", self.runtime.index.known("orchestrator")))
         instance_id = instance_id or uuid.uuid4().hex
         validate_instance_id(instance_id)
         existing = self.store.get_instance(instance_id)
         if existing is not None and existing.runtime_status in RUNNING_STATES:
             raise InvalidOperation(
                 f"An Orchestration instance with the status {existing.runtime_status.value} already exists.")
-        now = self.engine.clock.now()
+        now = self.runtime.clock.now()
         execution_id = new_execution_id()
         instance = Instance(instance_id=instance_id, name=info.durable_name, execution_id=execution_id,
                             runtime_status=RuntimeStatus.Pending, created_time=to_micros(now),
                             last_updated_time=to_micros(now), input=input_text)
         started = execution_started(now, instance_id, execution_id, info.durable_name, input_text)
-        self.engine.commit(Commit(new_instances=[instance],
+        self.runtime.commit(Commit(new_instances=[instance],
                                   messages=[Message(instance_id, started, to_micros(now), execution_id)]))
         return instance_id
 
@@ -270,7 +270,7 @@ class DurableApi:
                 if remaining <= 0:
                     break
                 # Woken by the commit that finishes the instance; the polling interval only bounds the wait.
-                await self.engine.wait_finished(instance_id, min(interval, remaining))
+                await self.runtime.wait_finished(instance_id, min(interval, remaining))
             else:
                 log.info("stopped waiting for instance %s: the client disconnected", instance_id)
         payload = check_status_payload(self._origin(request), instance_id, self.hub)
@@ -331,7 +331,7 @@ class DurableApi:
         if query.time("createdTimeFrom") is None:
             return web.json_response("Please provide value for 'createdTimeFrom' parameter.", status=400)
         statuses = tuple(s for s in query.statuses() if s in TERMINAL_STATUSES)
-        condition = self._filter(query, default_to=self.engine.clock.now(), statuses=statuses)
+        condition = self._filter(query, default_to=self.runtime.clock.now(), statuses=statuses)
         deleted = await self.purge_matching(condition, self._hub(query))
         if deleted == 0:
             return web.Response(status=404)
@@ -365,8 +365,8 @@ class DurableApi:
             data = parse_json_body(body) if body else None
         except JsonInputError as error:
             return error_response(400, "Invalid JSON content", str(error), "Newtonsoft.Json.JsonReaderException")
-        raised = event(EventType.EventRaised, self.engine.clock.now(), Name=name, Input=compact(data))
-        self.engine.send(instance_id, raised)
+        raised = event(EventType.EventRaised, self.runtime.clock.now(), Name=name, Input=compact(data))
+        self.runtime.send(instance_id, raised)
         return web.Response(status=202)
 
     async def terminate(self, instance_id: str, reason: str | None) -> web.StreamResponse:
@@ -375,7 +375,7 @@ class DurableApi:
             return web.Response(status=404)
         if instance.runtime_status.is_terminal:
             return web.Response(status=410)
-        self.engine.send(instance_id, event(EventType.ExecutionTerminated, self.engine.clock.now(),
+        self.runtime.send(instance_id, event(EventType.ExecutionTerminated, self.runtime.clock.now(),
                                             Input=reason))
         return web.Response(status=202)
 
@@ -391,7 +391,7 @@ class DurableApi:
             raise InvalidOperation(f"Instance '{instance_id}' is not suspended; it is "
                                    f"{instance.runtime_status.value}.")
         kind = EventType.ExecutionSuspended if suspend else EventType.ExecutionResumed
-        self.engine.send(instance_id, event(kind, self.engine.clock.now(), Reason=reason))
+        self.runtime.send(instance_id, event(kind, self.runtime.clock.now(), Reason=reason))
         return web.Response(status=202)
 
     async def rewind(self, instance_id: str, reason: str | None) -> web.StreamResponse:
@@ -401,11 +401,11 @@ class DurableApi:
         if instance.runtime_status in (RuntimeStatus.Completed, RuntimeStatus.Terminated, RuntimeStatus.Canceled):
             return web.Response(status=410)
         try:
-            commit = rewind(self._load, instance, reason, self.engine.clock.now())
+            commit = rewind(self._load, instance, reason, self.runtime.clock.now())
         except RewindRefused as refused:
             raise InvalidOperation(str(refused)) from refused
-        self.engine.commit(commit)
-        self.engine.notify()
+        self.runtime.commit(commit)
+        self.runtime.notify()
         return web.Response(status=202)
 
     def _load(self, instance_id: str) -> tuple[Instance | None, list[dict[str, Any]]]:
@@ -424,8 +424,8 @@ class DurableApi:
     async def signal_entity(self, request: web.Request, name: str, key: str,
                             operation: str | None) -> web.StreamResponse:
         """EXT `HandlePostEntityOperationRequestAsync`: JSON bodies are parsed, other bodies are a string input."""
-        if self.engine.index.lookup("entity", name) is None:
-            raise ArgumentError(function_not_found(name, "entity", self.engine.index.known("entity")))
+        if self.runtime.index.lookup("entity", name) is None:
+            raise ArgumentError(function_not_found(name, "entity", self.runtime.index.known("entity")))
         if any(ch in "/\\?#" or ord(ch) < 0x20 for ch in key):
             raise ArgumentError("entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control "
                                 "characters.')")
@@ -440,7 +440,7 @@ class DurableApi:
             input_text = compact(body.decode("utf-8", errors="replace"))
         instance_id = entity_instance_id(name, key)
         request_message = signal_request(operation or "", input_text, str(uuid.uuid4()))
-        self.engine.send(instance_id, event(EventType.EventRaised, self.engine.clock.now(), Name=operation or "",
+        self.runtime.send(instance_id, event(EventType.EventRaised, self.runtime.clock.now(), Name=operation or "",
                                             Input=request_message))
         return web.Response(status=202)
 

@@ -91,7 +91,7 @@ def _filter(api: DurableApi, values: dict[str, str]) -> InstanceQuery:
         name = name.strip()
         if not name:
             raise BadRequest("name must not be empty")
-        name = api.engine.index.resolve("orchestrator", name) or name  # names are case-insensitive
+        name = api.runtime.index.resolve("orchestrator", name) or name  # names are case-insensitive
     return InstanceQuery(created_from=created_from, created_to=created_to, statuses=tuple(statuses),
                          prefix=values.get("instanceidprefix") or None, name=name)
 

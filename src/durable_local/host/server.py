@@ -36,9 +36,9 @@ from multidict import CIMultiDict
 from durable_local.host import insights_api, instance_purge
 from durable_local.host.calls import HttpCall
 from durable_local.host.durable_api import DurableApi
-from durable_local.host.engine import Engine
 from durable_local.host.indexing import FunctionInfo
 from durable_local.host.json_input import JsonInputError, parse_json_body
+from durable_local.host.ports import AdminRuntime
 from durable_local.host.raw_history import is_raw_history_path, raw_history_response
 from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
@@ -59,16 +59,16 @@ def _json_error(status: int, message: str) -> web.Response:
 class HostServer:
     """Routes requests; see the module docstring."""
 
-    def __init__(self, engine: Engine, api: DurableApi, timers: TimerTriggers, route_prefix: str,
+    def __init__(self, runtime: AdminRuntime, api: DurableApi, timers: TimerTriggers, route_prefix: str,
                  testing: bool, guard: RequestGuard | None = None) -> None:
         self.guard = guard or RequestGuard()
-        self.engine = engine
+        self.runtime = runtime
         self.api = api
         self.timers = timers
         self.route_prefix = route_prefix.strip("/")
         self.testing = testing
         self.routes = RouteTable()
-        for info in engine.index.of_type("httpTrigger"):
+        for info in runtime.index.of_type("httpTrigger"):
             self.routes.add(str(info.trigger.get("route") or info.name), info)
 
     def application(self) -> web.Application:
@@ -110,7 +110,7 @@ class HostServer:
         call = HttpCall(method=request.method, url=str(request.url), headers=_joined(request.headers),
                         params=_joined(request.query), route_params=route_values, body=await request.read())
         try:
-            reply = await until_disconnected(request, self.engine.functions.http(info.name, call))
+            reply = await until_disconnected(request, self.runtime.functions.http(info.name, call))
         except ClientGone:
             log.info("Executed 'Functions.%s' (Cancelled: the client disconnected)", info.name)
             return web.Response(status=499)
@@ -126,26 +126,26 @@ class HostServer:
     async def run_function(self, request: web.Request, name: str) -> web.StreamResponse:
         if request.method != "POST":
             return web.Response(status=405)
-        info = next((f for f in self.engine.index.functions.values() if f.name.lower() == name.lower()), None)
+        info = next((f for f in self.runtime.index.functions.values() if f.name.lower() == name.lower()), None)
         if info is None:
             return web.Response(status=404)
         if info.trigger_type == "timerTrigger":
-            self.engine.spawn(self.timers.fire(info, past_due=False), name=f"admin {info.name}")
+            self.runtime.spawn(self.timers.fire(info, past_due=False), name=f"admin {info.name}")
             return web.Response(status=202)
         if info.trigger_type == "activityTrigger":
             body = await self._body(request)
             if isinstance(body, web.Response):
                 return body
-            self.engine.spawn(self._run_activity_now(info, body.get("input")), name=f"admin {info.name}")
+            self.runtime.spawn(self._run_activity_now(info, body.get("input")), name=f"admin {info.name}")
             return web.Response(status=202)
         return _json_error(400, f"Function '{info.name}' has a {info.trigger_type}, which needs a durable "
                                 "context; start orchestrations through the Durable HTTP API instead.")
 
     async def _run_activity_now(self, info: FunctionInfo, input_text: str | None) -> None:
         """An activity run by hand: its input is the body's `input` text, decoded as the SDK decodes it."""
-        self.engine.enter_busy()
+        self.runtime.enter_busy()
         try:
-            outcome = await self.engine.functions.activity(info.name, input_text, f"Functions.{info.name} (admin)")
+            outcome = await self.runtime.functions.activity(info.name, input_text, f"Functions.{info.name} (admin)")
             if outcome.ok:
                 log.info("Executed 'Functions.%s' (Succeeded)", info.name)
             else:
@@ -153,24 +153,24 @@ class HostServer:
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
         finally:
-            self.engine.leave_busy()
+            self.runtime.leave_busy()
 
     async def admin(self, request: web.Request, original: str) -> web.StreamResponse:
-        engine = self.engine
+        runtime = self.runtime
         path = original.lower()
         if path == "status" and request.method == "GET":
             return web.json_response({"state": "Running", "taskHub": self.api.hub,
-                                      "now": engine.clock.now().isoformat(),
-                                      "clock": "virtual" if engine.clock.virtual else "system",
-                                      "workers": engine.functions.pids})
+                                      "now": runtime.clock.now().isoformat(),
+                                      "clock": "virtual" if runtime.clock.virtual else "system",
+                                      "workers": runtime.functions.pids})
         if path.startswith("taskhubs/"):
             return self._task_hub_admin(request, original[len("taskhubs/"):])
         if is_raw_history_path(path):
-            return raw_history_response(engine.store, self.api.hub, request, original)
+            return raw_history_response(runtime.store, self.api.hub, request, original)
         if (reply := await insights_api.handle(self.api, request, original)) is not None:
             return reply
         if path == instance_purge.PATH:
-            return await instance_purge.purge_instances(request, engine.store, self.api.hub)
+            return await instance_purge.purge_instances(request, runtime.store, self.api.hub)
         if not self.testing:
             return web.Response(status=404)
         return await self._testing_admin(request, path)
@@ -178,7 +178,7 @@ class HostServer:
     def _task_hub_admin(self, request: web.Request, hub: str) -> web.StreamResponse:
         """`GET` (row counts) or `DELETE` (testing hosts only) `/admin/host/taskhubs/{hub}`."""
         if request.method == "GET":
-            return web.json_response({"taskHub": hub, **self.engine.store.hub_summary(hub)})
+            return web.json_response({"taskHub": hub, **self.runtime.store.hub_summary(hub)})
         if request.method == "DELETE":
             if not self.testing:
                 return _json_error(403, "deleting a task hub needs a host started with --testing")
@@ -200,15 +200,15 @@ class HostServer:
             timeout = _seconds(body, "timeout", 30)
             if isinstance(timeout, web.Response):
                 return timeout
-            idle = await self.engine.wait_idle(timeout)
+            idle = await self.runtime.wait_idle(timeout)
             return web.json_response({"idle": idle}, status=200 if idle else 504)
         if path == "seed":
             return self._seed(body)
         return web.Response(status=404)
 
     async def _advance_clock(self, body: dict[str, Any]) -> web.StreamResponse:
-        engine = self.engine
-        if not engine.clock.virtual:
+        runtime = self.runtime
+        if not runtime.clock.virtual:
             return _json_error(409, "the host runs on the system clock; start it with --clock virtual")
         seconds, idle_timeout = _seconds(body, "seconds", 0), _seconds(body, "idleTimeout", 60)
         if isinstance(seconds, web.Response):
@@ -216,7 +216,7 @@ class HostServer:
         if isinstance(idle_timeout, web.Response):
             return idle_timeout
         try:
-            now = await engine.advance(seconds, idle_timeout)
+            now = await runtime.advance(seconds, idle_timeout)
         except TimeoutError as error:
             return _json_error(504, str(error))
         return web.json_response({"now": now.isoformat()})
@@ -226,10 +226,10 @@ class HostServer:
         if not isinstance(items, list):
             return _json_error(400, "the body must be {\"instances\": [...]}")
         try:
-            commit = seed_commit(items, self.engine.clock.now())
+            commit = seed_commit(items, self.runtime.clock.now())
         except SeedError as error:
             return _json_error(400, str(error))
-        self.engine.commit(commit)
+        self.runtime.commit(commit)
         return web.json_response({"seeded": len(items)})
 
     @staticmethod
