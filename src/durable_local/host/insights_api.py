@@ -29,8 +29,9 @@ from durable_local.host.status import status_payload
 from durable_local.host.store import InstanceQuery, Store
 from durable_local.vocabulary import CONTINUATION_HEADER
 
+# `taskHub`, `connection` and `code` are what every client (the CLI, the dashboard) sends with each request.
 FILTER_PARAMETERS = ("runtimestatus", "createdtimefrom", "createdtimeto", "instanceidprefix", "name", "taskhub",
-                     "code")
+                     "connection", "code")
 LIST_PARAMETERS = (*FILTER_PARAMETERS, "top", "showinput")
 MAX_TOP = 1000
 _COUNT_CACHES: weakref.WeakKeyDictionary[Store, CountCache] = weakref.WeakKeyDictionary()
@@ -143,7 +144,7 @@ def _list(api: DurableApi, request: web.Request) -> web.StreamResponse:
 
 
 def _one(api: DurableApi, request: web.Request, instance_id: str) -> web.StreamResponse:
-    values = _parameters(request, ("taskhub", "code", "showinput"))
+    values = _parameters(request, ("taskhub", "connection", "code", "showinput"))
     instance = api.store.get_instance(instance_id, _hub(api, values))
     if instance is None or instance_id.startswith("@"):
         return web.json_response({"error": f"no instance '{instance_id}' in this task hub"}, status=404)

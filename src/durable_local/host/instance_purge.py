@@ -18,6 +18,10 @@ answer names every instance purged, and `more` says whether to ask again:
                 "instanceIdPrefix": "order-"}, "runtimeStatus": ["Completed"], "limit": 5000}
     -> {"instancesDeleted": 5000, "purged": ["order-1", ...], "more": true}
 
+The query string names the task hub only (`taskHub`, plus the `connection` and `code` every client sends);
+any other query parameter, or one given twice, is refused with 400: a purge never acts on more than it names,
+so an `instanceIdPrefix` or `runtimeStatus` put in the query by mistake must not be ignored.
+
 Clients detect the endpoint at run time (404 on another backend) and fall back to one request per instance.
 """
 
@@ -34,10 +38,25 @@ from durable_local.host.store import InstanceQuery, Store
 
 PATH = "purge-instances"
 MAX_IDS = 10_000
+QUERY_PARAMETERS = {"taskhub": "taskHub", "connection": "connection", "code": "code"}  # lower case -> spelling
 
 
 def _error(message: str, status: int = 400) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+def _query_error(request: web.Request) -> str | None:
+    """Why the query string cannot be honoured exactly (an unknown or repeated parameter), or None."""
+    seen: set[str] = set()
+    for key in request.query:
+        lowered = key.lower()
+        if lowered not in QUERY_PARAMETERS:
+            return (f"unknown query parameter '{key}' (known: {', '.join(QUERY_PARAMETERS.values())}); "
+                    "the instances to purge go in the JSON body")
+        if lowered in seen:
+            return f"the query parameter '{key}' is given more than once"
+        seen.add(lowered)
+    return None
 
 
 def _statuses(value: Any) -> frozenset[str] | str:
@@ -80,6 +99,8 @@ def _filter(value: Any, statuses: frozenset[str]) -> InstanceQuery | str:
 async def purge_instances(request: web.Request, store: Store, default_hub: str) -> web.Response:
     if request.method != "POST":
         return web.Response(status=405)
+    if (problem := _query_error(request)) is not None:
+        return _error(problem)
     try:
         body = parse_json_body(await request.read() or b"null")
     except JsonInputError as error:  # not JSON, or nested deeper than the host accepts
