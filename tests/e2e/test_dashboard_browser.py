@@ -323,6 +323,7 @@ def test_actions_work_from_the_keyboard(page, board, app):
     expect(page.locator("form.confirm")).to_have_count(0)
     page.get_by_role("button", name="Suspend…").focus()
     page.keyboard.press("Enter")
+    expect(page.get_by_label("Reason")).to_be_focused()  # type only once the confirmation has the focus
     page.keyboard.type("maintenance window")
     page.keyboard.press("Tab")  # to the confirm button
     page.keyboard.press("Enter")

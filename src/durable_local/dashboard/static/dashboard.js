@@ -33,8 +33,10 @@
     }
   });
 
-  // After a confirmation panel loads, move the keyboard focus into it.
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // After a confirmation panel loads, move the keyboard focus into it. On settle, not on swap: htmx wires up
+  // the swapped-in form only when it settles, and a form focused before that would be submitted by the
+  // browser itself (a plain GET of the page, the action never sent) if Enter came first.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (target && target.id === "action-panel") {
       var first = target.querySelector("input, textarea, button");
