@@ -80,10 +80,11 @@ def build_store(path: Path, count: int, seed: int = 7) -> None:
                 to_micros(updated) if finished else None, '{"customer":"c-1","amount":12.5}',
                 '"ok"' if status == "Completed" else None, None, parent, "p" if parent else None,
                 1 if parent else None, len(events)))
-            history += [(HUB, instance_id, seq, text) for seq, text in enumerate(events)]
+            history += [(HUB, instance_id, seq, text, to_micros(created)) for seq, text in enumerate(events)]
         db.execute("BEGIN")
         db.executemany(f"INSERT INTO instances VALUES ({','.join('?' * 15)})", instances)
-        db.executemany("INSERT INTO history VALUES (?,?,?,?)", history)
+        db.executemany("INSERT INTO history (hub, instance_id, seq, event, instance_created) VALUES (?,?,?,?,?)",
+                       history)
         db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()

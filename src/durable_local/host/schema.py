@@ -16,6 +16,19 @@ id prefix ranges are read from the primary key rather than from an index of thei
   of each name and runtime status were created on each UTC day, kept by triggers on `instances` in the same
   transaction as the change (inserts, status changes, deletes, `INSERT OR REPLACE` with `recursive_triggers`
   on), so counts and histograms of created times read a few thousand summary rows instead of the instances.
+
+Version 2 (for purges): `history (hub, instance_created, instance_id, seq, event)` is keyed by its first four
+columns, where `instance_created` is the `created_time` of the instance the rows belong to. History is most of the store
+(about 1.7 KiB of 2.1 KiB per instance with ten events), and a purge selects instances by created time: with
+the history clustered by instance id (version 1), purging instances created in a window deleted rows spread over
+the whole table, about three pages written per instance; clustered by created time, the rows of the purged
+instances lie side by side, whole pages empty at once, and a purge writes about a third as many pages. Every
+history read and write goes through the instance's row for its created time (`store.py`); a new instance
+(`INSERT OR REPLACE`, a restart with the same id) deletes its old history first, so the rows of an instance
+always carry its current created time. The step rewrites the history table once (about 50 s for a million
+instances with ten events each) and leaves the old pages free for reuse inside the file; history rows
+without an instance (none are written) keep `instance_created = 0`. The columns are declared in the key's
+order: SQLite 3.40's `PRAGMA integrity_check` misreports NOT NULL columns of a `WITHOUT ROWID` table otherwise.
 """
 
 from __future__ import annotations
@@ -131,6 +144,23 @@ CREATE TRIGGER IF NOT EXISTS instance_counts_update
     BEGIN {_count_change("OLD", -1)} {_count_change("NEW", 1)} END;
 """
 
+V2_HISTORY_BY_CREATED = """
+CREATE TABLE history_v2 (
+    hub TEXT NOT NULL,
+    instance_created INTEGER NOT NULL,
+    instance_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (hub, instance_created, instance_id, seq)
+) WITHOUT ROWID;
+INSERT INTO history_v2 (hub, instance_id, seq, event, instance_created)
+    SELECT h.hub, h.instance_id, h.seq, h.event, COALESCE(i.created_time, 0)
+    FROM history h LEFT JOIN instances i ON i.hub = h.hub AND i.instance_id = h.instance_id
+    ORDER BY h.hub, 5, h.instance_id, h.seq;
+DROP TABLE history;
+ALTER TABLE history_v2 RENAME TO history;
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -164,6 +194,8 @@ def _statements(sql: str) -> list[str]:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "orchestrator name index; per-status, per-day instance counts",
               _script(V1_COUNTS)),
+    Migration(2, "history keyed by its instance's created time, so a purge by created time deletes ranges",
+              _script(V2_HISTORY_BY_CREATED)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

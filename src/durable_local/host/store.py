@@ -45,6 +45,11 @@ WAL_SIZE_LIMIT = 64 * 2**20
 PRIMARY_KEY = "INDEXED BY sqlite_autoindex_instances_1"  # the (hub, instance_id) primary key of the WITHOUT ROWID table
 PREFIX_END = "\U0010ffff"  # the largest code point: every id starting with a prefix sorts below prefix + this
 PREFIX_RANGE_LIMIT = 5_000  # a prefix matching at most this many instances is read from its own index range
+# History is keyed by its instance's created time (schema version 2); these find it through the instance's row.
+CREATED_OF = "(SELECT created_time FROM instances WHERE hub = ?1 AND instance_id = ?2)"
+DELETE_HISTORY = f"DELETE FROM history WHERE hub = ?1 AND instance_created = {CREATED_OF} AND instance_id = ?2"
+APPEND_HISTORY = ("INSERT OR REPLACE INTO history (hub, instance_id, seq, event, instance_created) "
+                  "SELECT ?1, ?2, ?3, ?4, created_time FROM instances WHERE hub = ?1 AND instance_id = ?2")
 
 
 def _file_size(path: str) -> int:
@@ -118,6 +123,9 @@ class Store:
         self.db.execute("PRAGMA cache_size=-16384")  # 16 MiB of page cache
         self.db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")  # a reset WAL shrinks back to this
         self.db.execute("PRAGMA recursive_triggers=ON")  # INSERT OR REPLACE fires the count triggers' DELETE
+        # Deleted content is zeroed on the pages a change writes anyway, but a page freed whole (a purge frees
+        # many) is not written again just to zero it (Debian's SQLite defaults to ON, one more write per page).
+        self.db.execute("PRAGMA secure_delete=FAST")
         try:
             self.migrations_applied = migrate(self.db)
         except BaseException:
@@ -188,8 +196,8 @@ class Store:
         return _instance(row) if row else None
 
     def history(self, instance_id: str, hub: str | None = None) -> list[Event]:
-        rows = self.db.execute("SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
-                               (hub or self.hub, instance_id)).fetchall()
+        rows = self.db.execute(f"SELECT event FROM history WHERE hub = ?1 AND instance_created = {CREATED_OF} "
+                               "AND instance_id = ?2 ORDER BY seq", (hub or self.hub, instance_id)).fetchall()
         return [json.loads(row[0]) for row in rows]
 
     # -- the orchestration inbox -----------------------------------------------------------------------
@@ -243,10 +251,10 @@ class Store:
         placeholders = ",".join("?" * 15)
         with self.transaction() as db:
             for instance_id in commit.history_resets:
-                db.execute("DELETE FROM history WHERE hub=? AND instance_id=?", (hub, instance_id))
+                db.execute(DELETE_HISTORY, (hub, instance_id))
             if commit.new_instances:
-                for item in commit.new_instances:
-                    db.execute("DELETE FROM history WHERE hub=? AND instance_id=?", (hub, item.instance_id))
+                for item in commit.new_instances:  # before the row (and its created time) is replaced
+                    db.execute(DELETE_HISTORY, (hub, item.instance_id))
                 db.executemany(f"INSERT OR REPLACE INTO instances VALUES ({placeholders})",
                                [_instance_values(hub, item) for item in commit.new_instances])
             if commit.instances:
@@ -260,8 +268,8 @@ class Store:
             rows = [(hub, instance_id, start + offset, json.dumps(item, separators=(",", ":")))
                     for instance_id, start, events in commit.history_appends
                     for offset, item in enumerate(events)]
-            if rows:
-                db.executemany("INSERT OR REPLACE INTO history VALUES (?,?,?,?)", rows)
+            if rows and db.executemany(APPEND_HISTORY, rows).rowcount != len(rows):
+                raise ValueError("history appended to an instance that is not in the store")  # rolls back
             if commit.consumed_messages:
                 db.executemany("DELETE FROM messages WHERE id=?", [(i,) for i in commit.consumed_messages])
             if commit.deleted_instances:
@@ -412,22 +420,24 @@ class Store:
         hub = hub or self.hub
         self.bulk_pause()
         with self.transaction() as db:
-            ids: list[str] = []
+            keys: list[tuple[int, str]] = []
             if query.prefix and self._prefix_is_narrow(hub, query.prefix):
                 where, args = self._where(hub, query, query.statuses, None)
-                ids = [row[0] for row in db.execute(
-                    f"SELECT instance_id FROM instances {PRIMARY_KEY} WHERE {where} LIMIT ?", (*args, limit))]
+                keys = db.execute(f"SELECT created_time, instance_id FROM instances {PRIMARY_KEY} WHERE {where} "
+                                  "LIMIT ?", (*args, limit)).fetchall()
             else:
                 for status in self._status_ranges(query):
                     where, args = self._where(hub, query, (status,) if status else (), None)
-                    ids += [row[0] for row in db.execute(
-                        f"SELECT instance_id FROM instances {self._walk_index(query, status)} WHERE {where} LIMIT ?",
-                        (*args, limit - len(ids)))]
-                    if len(ids) >= limit:
+                    keys += db.execute(
+                        f"SELECT created_time, instance_id FROM instances {self._walk_index(query, status)} "
+                        f"WHERE {where} LIMIT ?", (*args, limit - len(keys))).fetchall()
+                    if len(keys) >= limit:
                         break
-            ids.sort()  # deletes in key order touch each page of instances and history once
-            self._delete(db, hub, ids[:limit])
-            return ids[:limit]
+            # deletes in (created time, id) order: the history of the batch is read and emptied page by page
+            ids = [instance_id for _, instance_id in sorted(keys)]
+            ids = ids[:limit]
+            self._delete(db, hub, ids)
+            return ids
 
     def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
                      hub: str | None = None) -> tuple[list[str], dict[str, str], list[str]]:
@@ -456,9 +466,9 @@ class Store:
         keys = [(hub, instance_id) for instance_id in instance_ids]
         if not keys:
             return 0
+        db.executemany(DELETE_HISTORY, keys)  # first: it finds the history through the instance's created time
         # rowcount, not total_changes: the count summary's triggers change rows too
         deleted = db.executemany("DELETE FROM instances WHERE hub=? AND instance_id=?", keys).rowcount
-        db.executemany("DELETE FROM history WHERE hub=? AND instance_id=?", keys)
         if not keep_messages:
             db.executemany("DELETE FROM messages WHERE hub=? AND instance_id=?", keys)
             db.executemany("DELETE FROM work_items WHERE hub=? AND instance_id=?", keys)
