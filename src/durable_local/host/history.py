@@ -51,6 +51,9 @@ def to_micros(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
 def from_micros(micros: int) -> datetime:
     seconds, rest = divmod(micros, 1_000_000)
     return EPOCH + timedelta(seconds=seconds, microseconds=rest)
@@ -66,6 +69,12 @@ def history_time(moment: datetime) -> str:
 def status_time(moment: datetime) -> str:
     """`2018-02-28T05:18:49Z`: `DateTime.ToString("s") + "Z"`, truncated to whole seconds (EXT ConvertFrom)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_time_of_micros(micros: int) -> str:
+    """`status_time(from_micros(micros))` without the time zone conversion and `strftime` (a page of 100
+    statuses formats 200 times; this is about a third of the cost)."""
+    return (_NAIVE_EPOCH + timedelta(microseconds=micros)).isoformat(timespec="seconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:

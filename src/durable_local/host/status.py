@@ -16,10 +16,11 @@ import math
 import re
 from typing import Any
 
-from durable_local.host.history import Event, EventType, from_micros, status_time
+from durable_local.host.history import Event, EventType, status_time_of_micros
 from durable_local.host.records import Instance, RuntimeStatus
 
 _TRAILING_ZEROS = re.compile(r"\.(?P<digits>\d*?)0*Z$")
+_PLAIN_JSON_STRING = re.compile(r'"[^"\\\x00-\x1f]*"')  # a JSON string with no escapes: its text is the value
 
 
 def parse_to_token(text: str | None) -> Any:
@@ -32,6 +33,8 @@ def parse_to_token(text: str | None) -> Any:
         return None
     if not text.strip():
         return ""
+    if _PLAIN_JSON_STRING.fullmatch(text):  # the commonest stored output; json.loads would give the same
+        return text[1:-1]
     try:
         return json.loads(text, parse_constant=str, parse_float=_newtonsoft_float)
     except (ValueError, RecursionError):
@@ -61,8 +64,8 @@ def status_payload(instance: Instance, *, show_input: bool = True,
         "input": parse_to_token(instance.input) if show_input else None,
         "customStatus": parse_to_token(instance.custom_status),
         "output": parse_to_token(instance.output),
-        "createdTime": status_time(from_micros(instance.created_time)),
-        "lastUpdatedTime": status_time(from_micros(instance.last_updated_time)),
+        "createdTime": status_time_of_micros(instance.created_time),
+        "lastUpdatedTime": status_time_of_micros(instance.last_updated_time),
     }
     if history is not None:
         payload["historyEvents"] = history
