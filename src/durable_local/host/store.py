@@ -437,9 +437,11 @@ class Store:
                     if len(keys) >= limit:
                         break
             # deletes in (created time, id) order: the history of the batch is read and emptied page by page
-            ids = [instance_id for _, instance_id in sorted(keys)]
-            ids = ids[:limit]
-            self._delete(db, hub, ids)
+            keys = sorted(keys)[:limit]
+            db.executemany("DELETE FROM history WHERE hub=? AND instance_created=? AND instance_id=?",
+                           [(hub, created, instance_id) for created, instance_id in keys])
+            ids = [instance_id for _, instance_id in keys]
+            self._delete(db, hub, sorted(ids), history_deleted=True)  # the instances in key order
             return ids
 
     def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
@@ -465,11 +467,13 @@ class Store:
         return purged, kept, missing
 
     @staticmethod
-    def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str], keep_messages: bool = False) -> int:
+    def _delete(db: sqlite3.Connection, hub: str, instance_ids: list[str], keep_messages: bool = False,
+                history_deleted: bool = False) -> int:
         keys = [(hub, instance_id) for instance_id in instance_ids]
         if not keys:
             return 0
-        db.executemany(DELETE_HISTORY, keys)  # first: it finds the history through the instance's created time
+        if not history_deleted:  # first: it finds the history through the instance's created time
+            db.executemany(DELETE_HISTORY, keys)
         # rowcount, not total_changes: the count summary's triggers change rows too
         deleted = db.executemany("DELETE FROM instances WHERE hub=? AND instance_id=?", keys).rowcount
         if not keep_messages:
