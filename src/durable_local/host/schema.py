@@ -33,9 +33,12 @@ order: SQLite 3.40's `PRAGMA integrity_check` misreports NOT NULL columns of a `
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 MICROS_PER_DAY = 86_400_000_000
 
@@ -223,6 +226,8 @@ def migrate(db: sqlite3.Connection) -> list[int]:
     for step in MIGRATIONS:
         if step.version <= version:
             continue
+        log.info("migrating the store to schema version %d (%s); once, a large store takes a while",
+                 step.version, step.summary)
         _in_transaction(db, step.apply, step.version)
         applied.append(step.version)
     return applied
