@@ -103,10 +103,27 @@ def test_an_admin_route_needs_the_master_key(keyed: LocalHost) -> None:
 
 def test_admin_endpoints_need_the_master_key(keyed: LocalHost) -> None:
     keys = keys_of(keyed)
-    assert get(keyed, "/admin/host/status").status == 401
-    assert get(keyed, f"/admin/host/status?code={keys.durable_system_key}").status == 401
-    assert get(keyed, "/admin/host/status", **{"x-functions-key": keys.master}).status == 200
-    assert http_request("POST", keyed.url("/admin/functions/Greet"), {"input": '"x"'}).status == 401
+    run_now = keyed.url("/admin/functions/Greet")
+    assert http_request("POST", run_now, {"input": '"x"'}).status == 401
+    assert http_request("POST", run_now, {"input": '"x"'}, headers={"x-functions-key": keys.durable_system_key}
+                        ).status == 401
+    assert http_request("POST", run_now, {"input": '"x"'}, headers={"x-functions-key": keys.master}).status == 202
+    hub = keyed.url("/admin/host/taskhubs/NoSuchHub")
+    assert http_request("DELETE", hub, headers={"x-functions-key": keys.durable_system_key}).status == 401
+
+
+def test_the_local_hosts_durable_data_endpoints_take_the_system_key_too(keyed: LocalHost) -> None:
+    keys = keys_of(keyed)
+    for path in ("/admin/host/status", "/admin/host/instances?name=Greeter", "/admin/host/counts",
+                 "/admin/host/taskhubs/AuthLevelsHub"):
+        assert get(keyed, path).status == 401, path
+        assert get(keyed, path, **{"x-functions-key": keys.function_keys["default"]}).status == 401, path
+        assert get(keyed, path, **{"x-functions-key": keys.durable_system_key}).status == 200, path
+        assert get(keyed, path, **{"x-functions-key": keys.master}).status == 200, path
+    purge = keyed.url("/admin/host/purge-instances")
+    assert http_request("POST", purge, {"instanceIds": []}).status == 401
+    assert http_request("POST", purge, {"instanceIds": []},
+                        headers={"x-functions-key": keys.durable_system_key}).status == 200
 
 
 # -- the Durable HTTP API ----------------------------------------------------------------------------------
