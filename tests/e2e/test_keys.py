@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from _app import APP_DIR, app_settings
 from _cli import Cli
+from _dashboard import dashboard
+from _dashboard import get as dashboard_get
 
 from durable_local.testing import DURABLE_API, LocalHost, eventually, free_port, http_request
 
@@ -187,6 +189,19 @@ def test_keys_are_not_logged_in_full(keyed: LocalHost) -> None:
     keys = keys_of(keyed)
     for value in [keys.master, keys.durable_system_key, *keys.function_keys.values()]:
         assert value not in log
+
+
+def test_the_dashboard_sends_the_key_it_is_given(keyed: LocalHost) -> None:
+    keys = keys_of(keyed)
+    instance_id = keyed.client.start_new("Greeter")
+    keyed.wait_for_status(instance_id)
+    with dashboard(keyed.base_url, "--code", keys.durable_system_key, cwd=str(APP)) as board:
+        cookie = {"Cookie": (dashboard_get(board.url).header("Set-Cookie") or "").split(";", 1)[0]}
+        summary = dashboard_get(f"{board.origin}/instances/summary?name=Greeter", headers=cookie)
+        assert summary.status == 200 and b"counted by local host" in summary.body, summary.body
+        page = dashboard_get(f"{board.origin}/instance/{instance_id}", headers=cookie)
+        assert page.status == 200 and b"Hello World!" in page.body
+        assert keys.durable_system_key.encode() not in page.body
 
 
 def test_task_hub_deletion_takes_the_master_key_instead_of_testing(keyed: LocalHost) -> None:
