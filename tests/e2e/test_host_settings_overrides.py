@@ -51,6 +51,7 @@ def test_start_logs_the_overridden_keys_without_their_values_and_the_unused_prov
     line = next(line for line in log.splitlines() if "host.json values overridden by app settings" in line)
     assert all(name in line for name in OVERRIDES) and "OverriddenHub" not in line and "custom," not in line
     assert "Durable storage provider 'azureManaged'" in log and "SQLite store instead" in log
+    assert "host.json has no extensionBundle: on Azure the Durable triggers" in log  # core_app's host.json has none
 
 
 def test_a_malformed_override_stops_the_start_with_the_setting_named(tmp_path: Path) -> None:

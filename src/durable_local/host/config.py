@@ -12,6 +12,8 @@
 - `extensions.durableTask.storageProvider.type`: the local host has one backend, SQLite. Another provider
   (`azureManaged` for the Durable Task Scheduler, `mssql`, `netherite`) is logged at start as not used here,
   and the host runs on SQLite: the app's code is the same whichever backend runs it.
+- `extensionBundle`: checked at start (`extension_bundle`): missing is a warning, a wrong `id` or a range
+  without a 4.x bundle an error.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from durable_local.host.extension_bundle import ExtensionBundleError, check_extension_bundle
 from durable_local.host.host_json import HostJson, HostJsonError, merge
 from durable_local.vocabulary import LOCAL_DEFAULT_TASK_HUB, resolve_setting_references
 
@@ -116,6 +119,17 @@ class AppConfig:
             log.info("host.json values overridden by app settings: %s",
                      ", ".join(sorted(self.host.overridden.values(), key=str.lower)))
         self.report_storage_provider()
+        self.check_extension_bundle()
+
+    def check_extension_bundle(self) -> None:
+        """`extensionBundle` as a Python v2 Durable app needs it (`extension_bundle`): warnings are logged, an
+        error stops the start, as on Azure a bundle the host cannot use stops the host."""
+        try:
+            warnings = check_extension_bundle(self.host.get("extensionBundle"))
+        except ExtensionBundleError as error:
+            raise ConfigError(str(error)) from error
+        for warning in warnings:
+            log.warning("%s", warning)
 
     def report_storage_provider(self) -> None:
         """Log that a configured Durable storage provider other than SQLite is not used locally (no failure)."""
