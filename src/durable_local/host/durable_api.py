@@ -128,10 +128,11 @@ def decode_token(token: str) -> tuple[int, str]:
 class DurableApi:
     """Handlers of the Durable HTTP API over the engine's store; see the module docstring."""
 
-    def __init__(self, runtime: InstanceControl, hub: str) -> None:
+    def __init__(self, runtime: InstanceControl, hub: str, required_query: str = "") -> None:
         self.runtime = runtime
         self.store = runtime.store
         self.hub = hub
+        self.required_query = required_query  # `code=<system key>` when keys are enforced (binding.py)
 
     # -- dispatch --------------------------------------------------------------------------------------
     async def handle(self, request: web.Request, sub_path: str) -> web.StreamResponse:
@@ -301,7 +302,7 @@ class DurableApi:
                 await self.runtime.wait_finished(instance_id, min(interval, remaining))
             else:
                 log.info("stopped waiting for instance %s: the client disconnected", instance_id)
-        payload = check_status_payload(self._origin(request), instance_id, self.hub)
+        payload = check_status_payload(self._origin(request), instance_id, self.hub, self.required_query)
         return web.json_response(payload, status=202, headers={
             "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
