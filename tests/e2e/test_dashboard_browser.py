@@ -238,7 +238,7 @@ def test_rewind_the_failed_order_after_fixing_its_config_row(page, board, app, a
         history = app.get(f"{DURABLE_API}/instances/{instance_id}?showHistory=true").json()
         return reply.status == 202 and any(e["EventType"] == "EventRaised" for e in history.get("historyEvents") or [])
 
-    eventually(approval_recorded, interval=0.1, message=f"the approval event recorded in {instance_id}")
+    eventually(approval_recorded, timeout=90, interval=0.1, message=f"the approval event recorded in {instance_id}")
     assert app.wait_for_status(instance_id)["runtimeStatus"] == "Failed"
     open_instance(page, board, instance_id)
     failure = page.locator("section.failure .message").inner_text()
