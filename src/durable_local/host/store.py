@@ -17,6 +17,9 @@ Rules that make a killed host lose nothing that was committed:
 
 Instances are keyed by (task hub, instance id); listing uses keyset paging on (created time, instance id)
 over index ranges (see `query`), never a scan of every instance.
+History rows are keyed by (task hub, the instance's created time, instance id, sequence) (`schema.py`,
+version 2): they are read, appended and deleted through the instance's row, and a purge by created time
+deletes them in runs.
 """
 
 from __future__ import annotations
@@ -440,8 +443,8 @@ class Store:
             keys = sorted(keys)[:limit]
             db.executemany("DELETE FROM history WHERE hub=? AND instance_created=? AND instance_id=?",
                            [(hub, created, instance_id) for created, instance_id in keys])
-            ids = [instance_id for _, instance_id in keys]
-            self._delete(db, hub, sorted(ids), history_deleted=True)  # the instances in key order
+            ids = sorted(instance_id for _, instance_id in keys)  # the instances in key order
+            self._delete(db, hub, ids, history_deleted=True)
             return ids
 
     def purge_listed(self, instance_ids: list[str], statuses: frozenset[str],
