@@ -100,6 +100,11 @@ class AppConfig:
     def extensions(self) -> dict[str, Any]:
         return self.host_json.get("extensions") or {}
 
+    def extension(self, name: str) -> dict[str, Any]:
+        """host.json `extensions.<name>` (e.g. `queues`), empty when absent."""
+        section = self.extensions.get(name)
+        return section if isinstance(section, dict) else {}
+
     @property
     def route_prefix(self) -> str:
         prefix = (self.extensions.get("http") or {}).get("routePrefix", "api")

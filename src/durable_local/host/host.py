@@ -40,6 +40,8 @@ from durable_local.host.engine import VIRTUAL_TIME_KEY, Engine
 from durable_local.host.history import parse_time
 from durable_local.host.runners import FunctionRunner, InProcessRunner
 from durable_local.host.server import HostServer, serve
+from durable_local.host.storage_bindings.connections import Connections
+from durable_local.host.storage_bindings.runner import BindingRunner
 from durable_local.host.store import Store
 from durable_local.host.timers import TimerTriggers
 from durable_local.host.workers import WorkerPool, worker_count
@@ -79,7 +81,7 @@ class Host:
         self.hub = ""
         self.port = 0
         self.store_path = config.store or config.app_dir / ".durable" / "store.sqlite"
-        self.functions: FunctionRunner | None = None
+        self.functions: BindingRunner | None = None
         self.store: Store | None = None
         self.engine: Engine | None = None
         self.timers: TimerTriggers | None = None
@@ -98,11 +100,11 @@ class Host:
             if config.clock == "virtual" else Clock()
         binding = client_binding(f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}", self.hub)
         try:
-            if count == 0:
-                self.functions = InProcessRunner(config.app_dir, target, binding)
-            else:
-                self.functions = WorkerPool(config.app_dir, target, binding, count)
+            runner: FunctionRunner = InProcessRunner(config.app_dir, target, binding) if count == 0 \
+                else WorkerPool(config.app_dir, target, binding, count)
+            self.functions = BindingRunner(runner, Connections(), settings.extensions)
             await self.functions.start()
+            self.functions.check()  # storage bindings whose connection cannot be used: listed in error
             self.store = Store(self.store_path, self.hub)
             if isinstance(clock, VirtualClock) and (reached := self.store.state(VIRTUAL_TIME_KEY)):
                 clock.advance_to(parse_time(reached))  # never back in time: the later of --clock-start and the store
@@ -118,6 +120,7 @@ class Host:
             self._runner = await serve(server.application(), bound, self.port)
             await self.engine.start()
             self.timers.start()
+            self.functions.start_listeners()  # queue (and blob) triggers
         except BaseException:
             await self.stop()
             raise
@@ -127,6 +130,8 @@ class Host:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.functions is not None:
+            await self.functions.stop_listeners()
         if self.engine is not None:
             await self.engine.stop()
             self.engine = None
