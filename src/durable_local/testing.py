@@ -9,6 +9,9 @@ offers what a test needs beyond the public HTTP surface:
   history, written through the host's testing endpoint (never SQL from the test);
 - `run_function(name)`: the real host's admin endpoint that runs a non-HTTP function on demand;
 - `kill()` (SIGKILL) and `start()` again on the same store, for crash tests;
+- `enforce_keys=True`: the host's `--enforce-keys`, with keys generated into the harness's own keys file
+  (`host.keys`); `host.client` then sends the `durabletask_extension` system key and the testing calls the
+  master key, as a deployed app's clients would;
 - `workers=N`: the host's `--workers` (worker processes running the app's code; 0 runs it in the host
   process); by default the host's own default (`FUNCTIONS_WORKER_PROCESS_COUNT`, else 1);
 - `host.client`: a `DurableHttpClient` over the Durable HTTP API (start, status, list, raise_event,
@@ -46,10 +49,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from durable_local.vocabulary import CONTINUATION_HEADER, DURABLE_API, TERMINAL_STATUSES
+
+if TYPE_CHECKING:
+    from durable_local.host.keys import HostKeys
 
 T = TypeVar("T")
 
@@ -316,6 +322,8 @@ class LocalHost:
         app: str | None = None,
         workers: int | None = None,
         startup_timeout: float = 60,
+        enforce_keys: bool = False,
+        testing: bool = True,
     ) -> None:
         self.app_dir = Path(app_dir).resolve()
         self.port = port or free_port()
@@ -330,7 +338,14 @@ class LocalHost:
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = Path(self._tmp.name) / "host.log"
-        self.client = DurableHttpClient(self.base_url)
+        self.enforce_keys = enforce_keys
+        self.testing = testing  # False: no --testing (the testing endpoints answer 404)
+        self.keys_file = Path(self._tmp.name) / "keys.json"
+        if enforce_keys:
+            from durable_local.host.keys import load_or_create  # the harness needs the host only for keys
+
+            load_or_create(self.keys_file)
+        self.client = DurableHttpClient(self.base_url, key=self.keys.durable_system_key if self.keys else None)
         """The Durable HTTP API of this host (see `DurableHttpClient`)."""
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -340,7 +355,7 @@ class LocalHost:
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "durable_local", "host", "start", "--port", str(self.port),
-               "--store", str(self.store), "--testing"]
+               "--store", str(self.store)] + (["--testing"] if self.testing else [])
         if self.virtual_clock:
             cmd += ["--clock", "virtual"]
             if self.clock_start:
@@ -351,7 +366,22 @@ class LocalHost:
             cmd += ["--app", self.app]
         if self.workers is not None:
             cmd += ["--workers", str(self.workers)]
+        if self.enforce_keys:
+            cmd += ["--enforce-keys", "--keys-file", str(self.keys_file)]
         return cmd
+
+    @property
+    def keys(self) -> HostKeys | None:
+        """The keys the host enforces (`enforce_keys=True`), read from its keys file; None without."""
+        if not self.enforce_keys:
+            return None
+        from durable_local.host.keys import read_keys
+
+        return read_keys(self.keys_file)
+
+    def _admin_headers(self) -> dict[str, str]:
+        keys = self.keys
+        return {"x-functions-key": keys.master} if keys else {}
 
     def start(self) -> LocalHost:
         env = {**os.environ, **self.env}
@@ -362,7 +392,7 @@ class LocalHost:
             if self.process.poll() is not None:
                 raise RuntimeError(f"local host exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if self.get("/admin/host/status", timeout=2).status == 200:
+                if self.get("/admin/host/status", timeout=2, headers=self._admin_headers()).status == 200:
                     return self
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
@@ -422,7 +452,7 @@ class LocalHost:
         return self.request("DELETE", path, **kwargs)
 
     def _admin(self, method: str, path: str, body: Any = None, timeout: float = 60) -> Any:
-        reply = self.request(method, path, body, timeout=timeout)
+        reply = self.request(method, path, body, timeout=timeout, headers=self._admin_headers())
         if reply.status >= 300:
             raise RuntimeError(f"{method} {path} -> {reply.status}: {reply.body.decode(errors='replace')}")
         return reply.json()
@@ -451,7 +481,7 @@ class LocalHost:
 
     def run_function(self, name: str, input: str | None = None) -> Response:
         """`POST /admin/functions/{name}`: run a non-HTTP function (e.g. a timer trigger) now."""
-        return self.post(f"/admin/functions/{name}", {"input": input})
+        return self.post(f"/admin/functions/{name}", {"input": input}, headers=self._admin_headers())
 
     def wait_for_status(self, instance_id: str, statuses: set[str] | frozenset[str] | None = None,
                         timeout: float = 30) -> dict[str, Any]:

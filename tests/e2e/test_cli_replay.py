@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 from _app import APP_DIR, app_host, app_settings, start
 
+from durable_local.cli import main as durable_main
+from durable_local.vocabulary import DURABLE_API
+
 APPROVAL = "ApprovalWorkflow"
 SEQUENCE = "E1_HelloSequence"
 SEND_INFO = '    yield context.call_activity("SendInstanceInfo", context.instance_id)\n'
@@ -175,7 +178,7 @@ def test_replaying_files_needs_no_running_app(recorded):
 
 def test_a_history_from_the_http_api_view_is_replayed_best_effort(recorded, tmp_path):
     host = recorded["host"]
-    reply = host.get(f"/runtime/webhooks/durabletask/instances/{recorded['approval']}"
+    reply = host.get(f"{DURABLE_API}/instances/{recorded['approval']}"
                      "?showHistory=true&showHistoryOutput=true&showInput=true")
     status = reply.json()
     record = {"format": "durable-instance/1", "taskHub": "DurableFunctionsHub", "exportedAt": "2026-01-01T00:00:00Z",
@@ -191,3 +194,21 @@ def test_a_history_from_the_http_api_view_is_replayed_best_effort(recorded, tmp_
     code, report = replay_json(recorded, app, "--from", str(path))
     verdict = report["results"][0]
     assert code == 1 and verdict["outcome"] == "non-deterministic" and verdict["sequenceId"] == 0
+
+
+def test_replay_runs_twice_in_one_process_and_loads_each_app_folder_anew(recorded, tmp_path, monkeypatch, capsys):
+    """The `durable` entry point called in one process: the same app twice, then an edited copy of it whose
+    modules have the same names (its own code must be replayed, not the first app's), then the first again."""
+    for name, value in recorded["env"].items():
+        monkeypatch.setenv(name, value)
+    edited = changed_app(tmp_path, SEND_INFO + REQUEST, REQUEST + SEND_INFO)
+
+    def replay_here(app: Path) -> tuple[int, dict[str, Any]]:
+        code = durable_main(["replay", "--app-dir", str(app), "--from", str(recorded["file"]), "-o", "json"])
+        return code, json.loads(capsys.readouterr().out)
+
+    first, second = replay_here(APP_DIR), replay_here(APP_DIR)
+    assert first == second and first[0] == 0 and first[1]["summary"]["ok"] == 2
+    code, report = replay_here(edited)
+    assert code == 1 and by_id(report)[recorded["approval"]]["outcome"] == "non-deterministic"
+    assert replay_here(APP_DIR) == first

@@ -14,6 +14,7 @@ import pytest
 
 from durable_local.host import invoke
 from durable_local.host.config import ConfigError
+from durable_local.host.host_json import HostJson, merge
 from durable_local.host.indexing import SUPPORTED_BINDINGS, FunctionIndex, FunctionInfo
 from durable_local.host.storage_bindings import queues, registry
 from durable_local.host.storage_bindings.connections import Connections
@@ -50,23 +51,30 @@ def test_a_function_with_an_invalid_queue_name_is_listed_in_error() -> None:
     assert "not valid" in index.errors["listen"] and not index.functions
 
 
+def _queues(section: dict[str, Any], settings: dict[str, str] | None = None) -> queues.QueueOptions:
+    return queues.QueueOptions.from_host_json(merge({"extensions": {"queues": section}}, settings or {}))
+
+
 def test_queue_options_defaults_follow_queues_options() -> None:
-    options = queues.QueueOptions.from_host_json(None)
+    options = queues.QueueOptions.from_host_json(HostJson())
     assert (options.max_polling_interval, options.visibility_timeout, options.batch_size,
             options.max_dequeue_count, options.base64) == (60.0, 0.0, 16, 5, True)
 
 
 def test_queue_options_read_host_json_time_spans_and_refuse_bad_values() -> None:
-    options = queues.QueueOptions.from_host_json({"maxPollingInterval": "00:00:00.200", "visibilityTimeout":
-                                                  "00:00:05", "batchSize": 4, "newBatchThreshold": 1,
-                                                  "maxDequeueCount": 2, "messageEncoding": "none"})
+    options = _queues({"maxPollingInterval": "00:00:00.200", "visibilityTimeout": "00:00:05", "batchSize": 4,
+                       "newBatchThreshold": 1, "maxDequeueCount": 2, "messageEncoding": "none"})
     assert (options.max_polling_interval, options.visibility_timeout, options.batch_size,
             options.new_batch_threshold, options.max_dequeue_count, options.base64) == (0.2, 5.0, 4, 1, 2, False)
-    assert queues.parse_timespan("1.00:00:01", "x") == 86401
     for bad in ({"batchSize": 33}, {"maxPollingInterval": "soon"}, {"messageEncoding": "utf8"},
                 {"maxPollingInterval": "00:00:00.050"}, {"maxDequeueCount": 0}):
         with pytest.raises(ConfigError):
-            queues.QueueOptions.from_host_json(bad)
+            _queues(bad)
+
+
+def test_queue_options_take_azure_functions_job_host_overrides() -> None:
+    options = _queues({"maxDequeueCount": 2}, {"AzureFunctionsJobHost__extensions__queues__maxDequeueCount": "7"})
+    assert options.max_dequeue_count == 7
 
 
 def test_queue_output_values_become_messages_through_the_librarys_converter() -> None:

@@ -37,16 +37,35 @@ def management_urls(origin: str, instance_id: str, hub: str, connection: str = D
     }
 
 
-def check_status_payload(origin: str, instance_id: str, hub: str) -> dict[str, str]:
+def check_status_payload(origin: str, instance_id: str, hub: str, required_query: str = "") -> dict[str, str]:
     """The host's own 202 body for start and restart: no `rewindPostUri` (EXT `CreateCheckStatusResponseMessage`)."""
-    urls = management_urls(origin, instance_id, hub)
+    urls = management_urls(origin, instance_id, hub, required_query=required_query)
     order = ("id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "purgeHistoryDeleteUri",
              "restartPostUri", "suspendPostUri", "resumePostUri")
     return {key: urls[key] for key in order}
 
 
-def client_binding(public_origin: str, rpc_origin: str, hub: str, required_query: str = "") -> str:
-    """The `durableClient` binding value, as a JSON string, with all keys (nulls included)."""
+def system_key_query(system_key: str) -> str:
+    """`requiredQueryStringParameters` when keys are enforced: `code=<durabletask_extension system key>`, as the
+    extension builds it from the webhook URL the host gives it (EXT `HttpApiHandler`; on Azure every management
+    URL carries the system key)."""
+    return "code=" + quote_plus(system_key)
+
+
+def rpc_path_for(token: str) -> str:
+    """The private RPC path of a host that enforces keys: `/durabletask/{token}`, the token random per start
+    and known only to the worker processes through the binding (instead of the extension's separate
+    loopback-only port)."""
+    return f"/durabletask/{token}"
+
+
+def client_binding(public_origin: str, rpc_origin: str, hub: str, required_query: str = "",
+                   rpc_path: str = DURABLE_API) -> str:
+    """The `durableClient` binding value, as a JSON string, with all keys (nulls included).
+
+    `rpc_path`: the path the SDK's calls go to. With keys enforced it is a private path (`rpc_path_for`): the
+    SDKs send no key on `rpcBaseUrl`, as the extension's `LocalHttpListener` (`/durabletask/`, loopback only)
+    is outside the Functions host's key checks (http-api.md §2.1)."""
     base = public_origin.rstrip("/") + DURABLE_API
     suffix = f"?{required_query}" if required_query else "?"
     value = {
@@ -61,7 +80,7 @@ def client_binding(public_origin: str, rpc_origin: str, hub: str, required_query
         "managementUrls": management_urls(public_origin, "INSTANCEID", hub, required_query=required_query),
         "baseUrl": base,
         "requiredQueryStringParameters": required_query,
-        "rpcBaseUrl": rpc_origin.rstrip("/") + DURABLE_API + "/",
+        "rpcBaseUrl": rpc_origin.rstrip("/") + rpc_path + "/",
         "httpBaseUrl": None,
         "maxGrpcMessageSizeInBytes": None,
     }

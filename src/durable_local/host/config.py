@@ -5,19 +5,33 @@
 - `host.json`: `extensions.http.routePrefix` (default `api`) and `extensions.durableTask.hubName`, which may be
   `%SETTING%` (an unset setting is an error, as in WebJobs' name resolver); without it the local default hub
   is `TestHubName` (EXT `DurableTaskOptions`).
+- `AzureFunctionsJobHost__*` app settings (environment variables, or `Values` of local.settings.json) override
+  host.json values. They are applied here, once, in `AppConfig.load` (`host_json.merge`), so `host_json` and
+  `host` (typed readers: `host.integer("extensions.queues.maxDequeueCount", 5)`) are the merged view for every
+  reader; `apply_settings` logs which keys were overridden (names, not values).
+- `extensions.durableTask.storageProvider.type`: the local host has one backend, SQLite. Another provider
+  (`azureManaged` for the Durable Task Scheduler, `mssql`, `netherite`) is logged at start as not used here,
+  and the host runs on SQLite: the app's code is the same whichever backend runs it.
+- `extensionBundle`: checked at start (`extension_bundle`): missing is a warning, a wrong `id` or a range
+  without a 4.x bundle an error.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from durable_local.host.extension_bundle import ExtensionBundleError, check_extension_bundle
+from durable_local.host.host_json import HostJson, HostJsonError, merge
 from durable_local.vocabulary import LOCAL_DEFAULT_TASK_HUB, resolve_setting_references
 
+log = logging.getLogger(__name__)
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 
 
@@ -75,12 +89,18 @@ class AppConfig:
     host_json: dict[str, Any] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     host_settings: dict[str, Any] = field(default_factory=dict)  # local.settings.json "Host"
+    host: HostJson = field(default_factory=HostJson)  # host_json with its overrides, typed readers
 
     @classmethod
-    def load(cls, app_dir: Path) -> AppConfig:
+    def load(cls, app_dir: Path, environ: Mapping[str, str] | None = None) -> AppConfig:
+        """Read both files and apply `AzureFunctionsJobHost__*` overrides (the environment wins over `Values`)."""
         settings = _read_json(app_dir / "local.settings.json")
         values = {str(k): str(v) for k, v in (settings.get("Values") or {}).items() if v is not None}
-        return cls(app_dir, _read_json(app_dir / "host.json"), values, dict(settings.get("Host") or {}))
+        try:
+            host = merge(_read_json(app_dir / "host.json"), {**values, **(os.environ if environ is None else environ)})
+        except HostJsonError as error:
+            raise ConfigError(str(error)) from error
+        return cls(app_dir, host.data, values, dict(settings.get("Host") or {}), host)
 
     @property
     def local_http_port(self) -> int | None:
@@ -95,23 +115,50 @@ class AppConfig:
         for name, value in self.values.items():
             os.environ.setdefault(name, value)
         os.environ.setdefault("AzureWebJobsScriptRoot", str(self.app_dir))
+        if self.host.overridden:
+            log.info("host.json values overridden by app settings: %s",
+                     ", ".join(sorted(self.host.overridden.values(), key=str.lower)))
+        self.report_storage_provider()
+        self.check_extension_bundle()
+
+    def check_extension_bundle(self) -> None:
+        """`extensionBundle` as a Python v2 Durable app needs it (`extension_bundle`): warnings are logged, an
+        error stops the start, as on Azure a bundle the host cannot use stops the host."""
+        try:
+            warnings = check_extension_bundle(self.host.get("extensionBundle"))
+        except ExtensionBundleError as error:
+            raise ConfigError(str(error)) from error
+        for warning in warnings:
+            log.warning("%s", warning)
+
+    def report_storage_provider(self) -> None:
+        """Log that a configured Durable storage provider other than SQLite is not used locally (no failure)."""
+        provider = self.durable_setting("storageProvider.type")
+        if provider:
+            log.warning("Durable storage provider '%s' (%s) is configured; the local host keeps the task hub in "
+                        "its SQLite store instead.", provider, self.host.source("extensions.durableTask."
+                                                                                 "storageProvider.type"))
+
+    def durable_setting(self, path: str) -> str | None:
+        try:
+            return self.host.string(f"extensions.durableTask.{path}")
+        except HostJsonError as error:
+            raise ConfigError(str(error)) from error
 
     @property
     def extensions(self) -> dict[str, Any]:
-        return self.host_json.get("extensions") or {}
-
-    def extension(self, name: str) -> dict[str, Any]:
-        """host.json `extensions.<name>` (e.g. `queues`), empty when absent."""
-        section = self.extensions.get(name)
-        return section if isinstance(section, dict) else {}
+        return self.host.section("extensions")
 
     @property
     def route_prefix(self) -> str:
-        prefix = (self.extensions.get("http") or {}).get("routePrefix", "api")
+        try:
+            prefix = self.host.string("extensions.http.routePrefix", "api")
+        except HostJsonError as error:
+            raise ConfigError(str(error)) from error
         return str(prefix or "").strip("/")
 
     def task_hub(self, override: str | None = None) -> str:
-        hub = override or (self.extensions.get("durableTask") or {}).get("hubName") or LOCAL_DEFAULT_TASK_HUB
+        hub = override or self.durable_setting("hubName") or LOCAL_DEFAULT_TASK_HUB
         try:
             hub = resolve_setting_references(str(hub), os.environ)
         except ValueError as error:

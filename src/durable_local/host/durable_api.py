@@ -3,7 +3,8 @@
 Served on `/runtime/webhooks/durabletask`, the legacy `/admin/extensions/DurableTaskExtension` and, through
 the binding's `rpcBaseUrl`, to the SDK client. Routes after the base path, in the extension's order:
 `orchestrators/{functionName}/{instanceId?}`, `entities/...`, `instances/{instanceId?}/{operation?}`,
-`instances/{instanceId}/raiseEvent/{eventName}`, `makeprimary`. Status codes follow the state x operation
+`instances/{instanceId}/raiseEvent/{eventName}`, `makeprimary` (`api_segments` decodes and splits the path as the
+extension does). Status codes follow the state x operation
 matrix of §1.4 (e.g. Failed GET is 200, terminate of a finished instance 410, rewind of a running one 500,
 restart of an unknown one 400). Errors are ASP.NET `HttpError` JSON: `Message`, `ExceptionMessage`,
 `ExceptionType`, `StackTrace`.
@@ -28,7 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 
@@ -93,6 +94,21 @@ def validate_instance_id(instance_id: str) -> None:
         raise ArgumentError("instanceId (Parameter 'Instance ID lengths must not exceed 256 characters.')")
 
 
+def api_segments(sub_path: str) -> list[str] | None:
+    """The route segments of a path after the API's base path, or None when no route template can match it.
+
+    As EXT `HttpApiHandler.HandleRequestAsync` does: the whole path is decoded once with
+    `WebUtility.UrlDecode` (so `%25` is `%`, `%2F` a `/` that separates segments, and `+` a space, as the
+    `+` in the management URLs' ids means), trimmed of `/` at both ends, then matched by ASP.NET's
+    `TemplateMatcher`, which matches no path with an empty segment (`entities//key`, `instances//terminate`).
+    """
+    path = unquote_plus(sub_path).strip("/")
+    if not path:
+        return []
+    segments = path.split("/")
+    return None if "" in segments else segments
+
+
 def encode_token(key: tuple[int, str]) -> str:
     raw = json.dumps([key[0], key[1]], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -112,17 +128,17 @@ def decode_token(token: str) -> tuple[int, str]:
 class DurableApi:
     """Handlers of the Durable HTTP API over the engine's store; see the module docstring."""
 
-    def __init__(self, runtime: InstanceControl, hub: str) -> None:
+    def __init__(self, runtime: InstanceControl, hub: str, required_query: str = "") -> None:
         self.runtime = runtime
         self.store = runtime.store
         self.hub = hub
+        self.required_query = required_query  # `code=<system key>` when keys are enforced (binding.py)
 
     # -- dispatch --------------------------------------------------------------------------------------
     async def handle(self, request: web.Request, sub_path: str) -> web.StreamResponse:
-        segments = [unquote(part) for part in sub_path.strip("/").split("/")] if sub_path.strip("/") else []
         query = Query(request.query.items())
         try:
-            handler = self._route(request.method, segments)
+            handler = self._route(request.method, api_segments(sub_path))
             if handler is None:
                 return web.Response(status=404)
             if request.method == "POST":
@@ -140,38 +156,51 @@ class DurableApi:
 
     Handler = Callable[[web.Request, Query], Awaitable[web.StreamResponse]]
 
-    def _route(self, method: str, segments: list[str]) -> Handler | None:
+    def _route(self, method: str, segments: list[str] | None) -> Handler | None:
+        """EXT `HttpApiHandler.HandleRequestAsync`: its five route templates in order, and the methods each takes.
+
+        A method a matched route does not take is a 404 (the extension answers `NotFound`, never 405); a POST
+        of an unknown instance operation falls through the later templates to 404; `makeprimary` takes any method.
+        """
         if not segments:
             return None
-        head = segments[0].lower()
-        if head == "orchestrators" and 2 <= len(segments) <= 3:
+        head, count = segments[0].lower(), len(segments)
+        if head == "orchestrators" and 2 <= count <= 3:  # orchestrators/{functionName}/{instanceId?}
             if method != "POST":
                 return None
-            name, instance_id = segments[1], segments[2] if len(segments) == 3 else ""
+            name, instance_id = segments[1], segments[2] if count == 3 else ""
             return lambda request, query: self.start(request, query, name, instance_id)
-        if head == "entities" and len(segments) <= 3:
-            name = segments[1] if len(segments) > 1 else ""
-            key = (segments[2] if segments[2] != "$" else "") if len(segments) > 2 else None  # "$": empty key
-            if method == "GET":
-                if key is not None:
-                    return lambda r, q: self.get_entity(name, key)
-                return lambda r, q: self.list_entities(r, q, name)
-            if method in ("POST", "DELETE") and name and key is not None:
-                return lambda r, q: self.signal_entity(r, name, key, "delete" if method == "DELETE" else q.get("op"))
-            return None
-        if head == "instances":
-            if len(segments) == 4 and segments[2].lower() == "raiseevent":
-                if method != "POST":
-                    return None
-                return lambda request, query: self.raise_event(request, segments[1], segments[3])
-            if len(segments) > 3:
+        if head == "entities" and count <= 3:  # entities/{entityName?}/{entityKey?}
+            return self._entities_route(method, segments[1] if count > 1 else "", segments[2] if count > 2 else "")
+        if head == "instances" and count <= 3:  # instances/{instanceId?}/{operation?}
+            return self._instances_route(method, segments[1] if count > 1 else "",
+                                         segments[2].lower() if count > 2 else "")
+        if head == "instances" and count == 4 and segments[2].lower() == "raiseevent":
+            if method != "POST":  # instances/{instanceId}/raiseEvent/{eventName}
                 return None
-            instance_id = segments[1] if len(segments) > 1 else ""
-            operation = segments[2].lower() if len(segments) > 2 else ""
-            return self._instances_route(method, instance_id, operation)
-        if head == "makeprimary" and len(segments) == 1:
+            return lambda request, query: self.raise_event(request, segments[1], segments[3])
+        if head == "makeprimary" and count == 1:  # makeprimary/
             return self.make_primary
         return None
+
+    def _entities_route(self, method: str, name: str, key: str) -> Handler | None:
+        if method == "GET":
+            if key:
+                entity_key = "" if key == "$" else key  # "$": the empty key (EXT EmptyEntityKeySymbol)
+                return lambda r, q: self.get_entity(name, entity_key)
+            return lambda r, q: self.list_entities(r, q, name)
+        if method in ("POST", "DELETE"):
+            if not name:  # EXT `new EntityId(...)` throws ArgumentNullException, answered 400 with its message
+                return lambda r, q: self.entity_name_missing()
+            entity_key = "" if key == "$" else key
+            return lambda r, q: self.signal_entity(r, name, entity_key,
+                                                   "delete" if method == "DELETE" else q.get("op"))
+        return None
+
+    @staticmethod
+    async def entity_name_missing() -> web.StreamResponse:
+        return error_response(400, "Invalid entity id: entity name must not be a null or empty string. "
+                                   "(Parameter 'entityName')")
 
     def _instances_route(self, method: str, instance_id: str, operation: str) -> Handler | None:
         if not operation:
@@ -273,7 +302,7 @@ class DurableApi:
                 await self.runtime.wait_finished(instance_id, min(interval, remaining))
             else:
                 log.info("stopped waiting for instance %s: the client disconnected", instance_id)
-        payload = check_status_payload(self._origin(request), instance_id, self.hub)
+        payload = check_status_payload(self._origin(request), instance_id, self.hub, self.required_query)
         return web.json_response(payload, status=202, headers={
             "Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -32,12 +33,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from durable_local.host.binding import client_binding
+from durable_local.host.binding import client_binding, rpc_path_for, system_key_query
 from durable_local.host.clock import Clock, VirtualClock
 from durable_local.host.config import AppConfig
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.engine import VIRTUAL_TIME_KEY, Engine
 from durable_local.host.history import parse_time
+from durable_local.host.keys import HostKeys, default_keys_file, load_or_create
 from durable_local.host.runners import FunctionRunner, InProcessRunner
 from durable_local.host.server import HostServer, serve
 from durable_local.host.storage_bindings.connections import Connections
@@ -69,6 +71,8 @@ class HostConfig:
     cors: str | None = None  # origins allowed besides local.settings.json Host.CORS (request_guard)
     allowed_hosts: list[str] = field(default_factory=list)  # Host header names besides the bound addresses
     max_request_body_size: int = DEFAULT_MAX_BODY_BYTES
+    enforce_keys: bool = False  # authorization levels and the system key, as on Azure (host/keys.py)
+    keys_file: Path | None = None  # None: store.keys.json beside the store
 
 
 class Host:
@@ -85,6 +89,8 @@ class Host:
         self.store: Store | None = None
         self.engine: Engine | None = None
         self.timers: TimerTriggers | None = None
+        self.keys: HostKeys | None = None
+        self.keys_file = config.keys_file or default_keys_file(self.store_path)
         self._runner: web.AppRunner | None = None
         self._stop_requested: asyncio.Event | None = None
 
@@ -98,13 +104,20 @@ class Host:
         target = config.app or os.environ.get("PYTHON_SCRIPT_FILE_NAME", "function_app").removesuffix(".py")
         clock: Clock = VirtualClock(parse_time(config.clock_start) if config.clock_start else None) \
             if config.clock == "virtual" else Clock()
-        binding = client_binding(f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}", self.hub)
+        self.keys = load_or_create(self.keys_file) if config.enforce_keys else None
+        required_query = system_key_query(self.keys.durable_system_key) if self.keys else ""
+        rpc_path = rpc_path_for(secrets.token_urlsafe(24)) if self.keys else DURABLE_API
+        binding = client_binding(f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}", self.hub,
+                                 required_query, rpc_path)
         try:
             runner: FunctionRunner = InProcessRunner(config.app_dir, target, binding) if count == 0 \
                 else WorkerPool(config.app_dir, target, binding, count)
-            self.functions = BindingRunner(runner, Connections(), settings.extensions)
+            self.functions = BindingRunner(runner, Connections(), settings.host)
             await self.functions.start()
             self.functions.check()  # storage bindings whose connection cannot be used: listed in error
+            if self.keys is not None:  # a `default` key for each HTTP function that has none yet
+                http_functions = [f.name for f in self.functions.index.of_type("httpTrigger")]
+                self.keys = load_or_create(self.keys_file, http_functions)
             self.store = Store(self.store_path, self.hub)
             if isinstance(clock, VirtualClock) and (reached := self.store.state(VIRTUAL_TIME_KEY)):
                 clock.advance_to(parse_time(reached))  # never back in time: the later of --clock-start and the store
@@ -115,8 +128,9 @@ class Host:
                                  allowed_origins=parse_origins(settings.host_settings.get("CORS"))
                                  + parse_origins(config.cors),
                                  max_body_bytes=config.max_request_body_size)
-            server = HostServer(self.engine, DurableApi(self.engine, self.hub), self.timers, settings.route_prefix,
-                                config.testing, guard)
+            server = HostServer(self.engine, DurableApi(self.engine, self.hub, required_query), self.timers,
+                                settings.route_prefix, config.testing, guard, self.keys,
+                                rpc_path if self.keys else None)
             self._runner = await serve(server.application(), bound, self.port)
             await self.engine.start()
             self.timers.start()
@@ -183,7 +197,9 @@ class Host:
             else "in-process (no worker processes)"
         lines += ["", f"Task hub: {self.hub}   Store: {self.store_path}   Clock: {clock_text}",
                   f"User code: {process_text}",
-                  f"Durable HTTP API: http://localhost:{port}{DURABLE_API}", "",
+                  f"Durable HTTP API: http://localhost:{port}{DURABLE_API}",
+                  f"Keys: enforced (`durable host keys` shows them; kept in {self.keys_file})" if self.keys
+                  else "Keys: not enforced (start with --enforce-keys to require them)", "",
                   "Host started. Press Ctrl+C to stop.", ""]
         sys.stderr.write("\n".join(lines))
         sys.stderr.flush()

@@ -1,6 +1,8 @@
 """The host's HTTP listener: HTTP-triggered functions, the Durable HTTP API and the admin endpoints.
 
 Paths, in order:
+- with keys enforced, `/durabletask/{token}/...`: the Durable HTTP API without a key, for the SDK inside the
+  app (the binding's `rpcBaseUrl`; `binding.rpc_path_for`);
 - `/runtime/webhooks/durabletask/...` (case-insensitive) and `/admin/extensions/DurableTaskExtension/...`:
   the Durable HTTP API; the client binding's `rpcBaseUrl` points here too.
 - `/admin/functions/{name}` (POST, body `{"input": "..."}`): run a timer or activity function now, as the
@@ -16,7 +18,11 @@ Paths, in order:
 Every request first passes the `RequestGuard` (durable_local.request_guard): Host header, cross-site and body
 size rules.
 
-Authorization levels are not enforced, as under `func start`. Function results follow the worker's rules:
+Authorization levels are not enforced, as under `func start`, unless the host has keys (`--enforce-keys`,
+`durable_local.host.keys`): then an HTTP trigger needs its `authLevel` (a key of the function, a host key or
+the master key for `function`; the master key for `admin`), the Durable HTTP API the `durabletask_extension`
+system key or the master key, and `/admin/...` the master key; anything less is a 401 with no body.
+Function results follow the worker's rules:
 an `HttpResponse` or a `str` (200); anything else, or an exception, is a 500.
 """
 
@@ -38,6 +44,7 @@ from durable_local.host.calls import HttpCall
 from durable_local.host.durable_api import DurableApi
 from durable_local.host.indexing import FunctionInfo
 from durable_local.host.json_input import JsonInputError, parse_json_body
+from durable_local.host.keys import DURABLE_SYSTEM_KEY_NAME, AuthLevel, HostKeys, masked, presented_key
 from durable_local.host.ports import AdminRuntime
 from durable_local.host.raw_history import is_raw_history_path, raw_history_response
 from durable_local.host.routing import RouteTable
@@ -52,6 +59,11 @@ API_PREFIXES = (DURABLE_API.lower(), LEGACY_DURABLE_API.lower())  # matched case
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 
+def unauthorized() -> web.Response:
+    """What the Functions host answers a request without a sufficient key: 401 and no body."""
+    return web.Response(status=401)
+
+
 def _json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
@@ -60,8 +72,11 @@ class HostServer:
     """Routes requests; see the module docstring."""
 
     def __init__(self, runtime: AdminRuntime, api: DurableApi, timers: TimerTriggers, route_prefix: str,
-                 testing: bool, guard: RequestGuard | None = None) -> None:
+                 testing: bool, guard: RequestGuard | None = None, keys: HostKeys | None = None,
+                 rpc_path: str | None = None) -> None:
         self.guard = guard or RequestGuard()
+        self.keys = keys
+        self.rpc_path = rpc_path  # the SDK's keyless path when keys are enforced (binding.rpc_path_for)
         self.runtime = runtime
         self.api = api
         self.timers = timers
@@ -79,14 +94,32 @@ class HostServer:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.raw_path
         lowered = unquote(path).lower()
+        if self.rpc_path and (path == self.rpc_path or path.startswith(self.rpc_path + "/")):
+            return await self.api.handle(request, path[len(self.rpc_path):])
         for prefix in API_PREFIXES:
             if lowered == prefix or lowered.startswith(prefix + "/"):
+                if not self.authorized(request, AuthLevel.SYSTEM, key_name=DURABLE_SYSTEM_KEY_NAME):
+                    return unauthorized()
                 return await self.api.handle(request, path[len(prefix):])
+        if lowered.startswith("/admin/") and not self.authorized(request, AuthLevel.ADMIN):
+            return unauthorized()
         if lowered.startswith("/admin/functions/"):
             return await self.run_function(request, unquote(path[len("/admin/functions/"):]))
         if lowered.startswith("/admin/host/"):
             return await self.admin(request, unquote(path)[len("/admin/host/"):].strip("/"))
         return await self.http_function(request, path)
+
+    def authorized(self, request: web.Request, required: AuthLevel, function_name: str | None = None,
+                   key_name: str | None = None) -> bool:
+        """Whether the request's key meets `required` (always, when keys are not enforced)."""
+        if self.keys is None:
+            return True
+        key = presented_key(request.headers, request.query)
+        if self.keys.allows(key, required, function_name, key_name):
+            return True
+        log.info("401 %s %s: %s", request.method, request.rel_url.path,
+                 f"key {masked(key)} does not grant {required.name.lower()} access" if key else "no key")
+        return False
 
     # -- HTTP triggers ---------------------------------------------------------------------------------
     async def http_function(self, request: web.Request, path: str) -> web.StreamResponse:
@@ -100,6 +133,8 @@ class HostServer:
             info: FunctionInfo = target  # type: ignore[assignment]
             methods = [str(m).upper() for m in (info.trigger.get("methods") or ALL_METHODS)]
             if request.method in methods:
+                if not self.authorized(request, AuthLevel.of_trigger(info.trigger.get("authLevel")), info.name):
+                    return unauthorized()
                 return await self._invoke_http(info, request, values)
         return web.Response(status=404)  # methods are a route constraint on the Functions host: no 405
 
@@ -176,12 +211,14 @@ class HostServer:
         return await self._testing_admin(request, path)
 
     def _task_hub_admin(self, request: web.Request, hub: str) -> web.StreamResponse:
-        """`GET` (row counts) or `DELETE` (testing hosts only) `/admin/host/taskhubs/{hub}`."""
+        """`GET` (row counts) or `DELETE` `/admin/host/taskhubs/{hub}`: deleting needs `--testing`, or enforced
+        keys (the master key then got the request this far)."""
         if request.method == "GET":
             return web.json_response({"taskHub": hub, **self.runtime.store.hub_summary(hub)})
         if request.method == "DELETE":
-            if not self.testing:
-                return _json_error(403, "deleting a task hub needs a host started with --testing")
+            if not self.testing and self.keys is None:
+                return _json_error(403, "deleting a task hub needs a host started with --testing, or with "
+                                        "--enforce-keys and the master key")
             counts = self.api.delete_task_hub(hub)
             log.warning("deleted task hub %s: %s", hub, counts)
             return web.json_response({"taskHub": hub, "deleted": counts})

@@ -171,6 +171,8 @@ class DurableClient:
         detail = response.detail()
         if response.status in (401, 403) and not detail:
             detail = "unauthorized; pass the system key (durabletask_extension) with --code or DURABLE_SYSTEM_KEY"
+            if "/admin/" in response.url:
+                detail = "unauthorized; the local host's /admin endpoints need its master key: pass it with --code"
         raise ApiError(response.method, response.url, response.status, detail)
 
     # -- instances -------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ What it cannot catch: activity behaviour (activities are not run; their recorded
 non-deterministic code that happens to replay the same on this history (e.g. a branch on the clock or a
 random number that took the same path). A changed timer duration is not a break for DTFx (it keeps the
 recorded fire time); it is reported as a note. The host is imported lazily: only this module's `Replayer` needs
-it, and only `durable replay` builds one.
+it, and only `durable replay` builds one. Each `Replayer` imports the app afresh (`fresh_app_import`), so a
+process can replay twice, or replay two app folders whose modules share names.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -260,6 +263,46 @@ def _normalized(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
+def _is_app_module(module: Any, folder: Path) -> bool:
+    """A module loaded from the app folder, not from an environment or this project's package inside it."""
+    location = getattr(module, "__file__", None)
+    if location is None:  # a namespace package: its search path (read before any module is forgotten)
+        spec = getattr(module, "__spec__", None)
+        location = next(iter(getattr(spec, "submodule_search_locations", None) or []), None)
+    if not location:
+        return False
+    path = Path(location).resolve()
+    not_app = (Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(__file__).resolve().parents[1])
+    return path.is_relative_to(folder) and not any(path.is_relative_to(other) for other in not_app)
+
+
+_loaded_app_folders: set[Path] = set()
+
+
+@contextmanager
+def fresh_app_import(app_dir: Path, module_name: str) -> Iterator[None]:
+    """Make the next import of `module_name` load the app in `app_dir` anew, as a new process would.
+
+    Python caches imported modules: importing the app a second time would hand back the module already loaded,
+    whose `FunctionApp` refuses to index its functions twice ("does not have a unique function name"), and
+    another app folder's `function_app` or `blueprints` would shadow this one's. So the modules loaded from this
+    and every app folder loaded before (and any module of that name) are forgotten first, and `app_dir` goes
+    first on `sys.path` while the app is imported.
+    """
+    folder = app_dir.resolve()
+    _loaded_app_folders.add(folder)
+    top = module_name.split(".")[0]
+    stale = [name for name, module in list(sys.modules.items())
+             if name == top or name.startswith(top + ".")
+             or any(_is_app_module(module, loaded) for loaded in _loaded_app_folders)]
+    for name in stale:
+        del sys.modules[name]
+    if str(folder) in sys.path:
+        sys.path.remove(str(folder))
+    sys.path.insert(0, str(folder))
+    yield
+
+
 class Replayer:
     """An app folder's orchestrators, loaded once, replaying records one at a time."""
 
@@ -271,7 +314,9 @@ class Replayer:
         os.environ.setdefault("AzureWebJobsScriptRoot", str(app_dir))
         target = app_target or os.environ.get("PYTHON_SCRIPT_FILE_NAME", "function_app").removesuffix(".py")
         try:
-            self.index: FunctionIndex = load_app(app_dir.resolve(), target if ":" in target else f"{target}:app")
+            with fresh_app_import(app_dir, target.partition(":")[0]):
+                self.index: FunctionIndex = load_app(app_dir.resolve(),
+                                                     target if ":" in target else f"{target}:app")
         except AppLoadError as error:
             raise CliError(f"cannot load the app in {app_dir}: {error}") from error
 

@@ -1,6 +1,6 @@
 """Where the app's settings come from, as Core Tools reads them: the environment first, then the `Values`
 of `local.settings.json`; the task hub from `host.json` (`extensions.durableTask.hubName`, with `%SETTING%`
-resolved)."""
+resolved, overridden by an `AzureFunctionsJobHost__extensions__durableTask__hubName` setting as on the host)."""
 
 from __future__ import annotations
 
@@ -66,8 +66,14 @@ class AppSettings:
         data = _read_json(path)
         if not isinstance(data, dict):
             return None
-        durable = (data.get("extensions") or {}).get("durableTask") or data.get("durableTask") or {}
-        hub = durable.get("hubName") if isinstance(durable, dict) else None
+        # The host's own merge of `AzureFunctionsJobHost__*` overrides, so the CLI names the hub the host serves.
+        from durable_local.host.host_json import HostJsonError, merge  # the CLI imports no host module at start
+
+        try:
+            merged = merge(data, {**self.local_values(), **self.environ})
+            hub = merged.string("extensions.durableTask.hubName") or merged.string("durableTask.hubName")
+        except HostJsonError as error:
+            raise CliError(str(error)) from error
         if not hub:
             return None
         return self.resolve_references(str(hub), source="host.json hubName")

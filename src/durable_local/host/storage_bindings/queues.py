@@ -46,6 +46,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from durable_local.host.config import ConfigError
+from durable_local.host.host_json import HostJson, HostJsonError
 from durable_local.host.indexing import FunctionInfo
 from durable_local.host.storage_bindings.connections import connection_name
 from durable_local.host.storage_bindings.invocation import BindingCall, WireDatum, bytes_datum, string_datum
@@ -59,20 +60,8 @@ log = logging.getLogger(__name__)
 MINIMUM_POLLING_INTERVAL = 0.1  # QueuePollingIntervals.Minimum
 LEASE_SECONDS = 600  # QueueListener: messages are taken for 10 minutes, renewed while the function runs
 MAX_BATCH_SIZE = 32
-_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?$")
+SECTION = "extensions.queues"
 _QUEUE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
-
-
-def parse_timespan(value: Any, setting: str) -> float:
-    """A .NET TimeSpan (`[d.]hh:mm[:ss[.fffffff]]`) in seconds; a bare number is milliseconds, as host.json v1."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) / 1000
-    match = _TIMESPAN.match(str(value).strip())
-    if not match:
-        raise ConfigError(f"host.json {setting} must be a time span such as \"00:00:02\", not {value!r}")
-    days, hours, minutes, seconds, fraction = match.groups()
-    return timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes), seconds=int(seconds or 0),
-                     microseconds=round(float(f"0.{fraction or 0}") * 1_000_000)).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -87,35 +76,47 @@ class QueueOptions:
     base64: bool = True
 
     @classmethod
-    def from_host_json(cls, section: dict[str, Any] | None) -> QueueOptions:
-        section = {key.lower(): value for key, value in (section or {}).items()}
+    def from_host_json(cls, host_json: HostJson) -> QueueOptions:
+        """Read through `HostJson`'s typed readers (`AzureFunctionsJobHost__extensions__queues__*` overrides
+        apply); a value out of range stops the start, as `QueuesOptions`' setters throw."""
+        try:
+            return cls._read(host_json)
+        except HostJsonError as error:
+            raise ConfigError(str(error)) from error
 
+    @classmethod
+    def _read(cls, host_json: HostJson) -> QueueOptions:
         def number(key: str, default: int, low: int, high: int) -> int:
-            value = section.get(key.lower(), default)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ConfigError(f"host.json extensions.queues.{key} must be a whole number from {low} to {high}, "
-                                  f"not {value!r}")
+            value = host_json.integer(f"{SECTION}.{key}", default)
+            if not low <= value <= high:
+                raise ConfigError(f"{host_json.source(f'{SECTION}.{key}')} must be from {low} to {high}, "
+                                  f"not {value}")
             return value
 
+        def seconds(key: str, default: timedelta) -> float:
+            value = host_json.timespan(f"{SECTION}.{key}", default)
+            return (value or default).total_seconds()
+
         batch = number("batchSize", 16, 1, MAX_BATCH_SIZE)
-        polling = parse_timespan(section.get("maxpollinginterval", "00:01:00"), "extensions.queues.maxPollingInterval")
+        polling = seconds("maxPollingInterval", timedelta(minutes=1))
         if polling < MINIMUM_POLLING_INTERVAL:
-            raise ConfigError("host.json extensions.queues.maxPollingInterval must be at least 100 milliseconds")
-        encoding = str(section.get("messageencoding", "base64")).lower()
+            raise ConfigError(f"{host_json.source(f'{SECTION}.maxPollingInterval')} must be at least 100 "
+                              "milliseconds")
+        visibility = seconds("visibilityTimeout", timedelta(0))
+        if visibility < 0:
+            raise ConfigError(f"{host_json.source(f'{SECTION}.visibilityTimeout')} must not be negative")
+        encoding = (host_json.string(f"{SECTION}.messageEncoding", "base64") or "base64").lower()
         if encoding not in ("base64", "none"):
-            raise ConfigError(f"host.json extensions.queues.messageEncoding must be base64 or none, not {encoding!r}")
+            raise ConfigError(f"{host_json.source(f'{SECTION}.messageEncoding')} must be base64 or none, "
+                              f"not {encoding!r}")
         return cls(
-            max_polling_interval=polling,
-            visibility_timeout=parse_timespan(section.get("visibilitytimeout", "00:00:00"),
-                                              "extensions.queues.visibilityTimeout"),
-            batch_size=batch,
+            max_polling_interval=polling, visibility_timeout=visibility, batch_size=batch,
             new_batch_threshold=number("newBatchThreshold", batch // 2 * (os.cpu_count() or 1), 0, 2**31 - 1),
-            max_dequeue_count=number("maxDequeueCount", 5, 1, 2**31 - 1),
-            base64=encoding == "base64")
+            max_dequeue_count=number("maxDequeueCount", 5, 1, 2**31 - 1), base64=encoding == "base64")
 
 
 def options(context: BindingContext) -> QueueOptions:
-    return QueueOptions.from_host_json(context.extensions.get("queues"))
+    return QueueOptions.from_host_json(context.host_json)
 
 
 def queue_name(binding: dict[str, Any], context: BindingContext) -> str:

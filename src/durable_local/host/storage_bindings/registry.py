@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from durable_local.host.host_json import HostJson
 from durable_local.host.indexing import FunctionIndex, FunctionInfo, is_output
 from durable_local.host.storage_bindings.connections import Connections, ConnectionSettingError, connection_name
 from durable_local.host.storage_bindings.invocation import WireDatum
@@ -37,12 +38,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BindingContext:
-    """What a handler may use: the function, this invocation's binding data, the connections, host.json's
-    `extensions` section."""
+    """What a handler may use: the function, this invocation's binding data, the connections, host.json (with its
+    `AzureFunctionsJobHost__*` overrides applied; typed readers)."""
 
     info: FunctionInfo
     connections: Connections
-    extensions: dict[str, Any] = field(default_factory=dict)
+    host_json: HostJson = field(default_factory=HostJson)
     data: dict[str, Any] = field(default_factory=dict)  # binding data: trigger metadata, route params...
 
     def expand(self, text: str) -> str:

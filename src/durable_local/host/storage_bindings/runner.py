@@ -16,6 +16,7 @@ from typing import Any
 
 from durable_local.host import invoke
 from durable_local.host.calls import ActivityOutcome, HttpCall, HttpReply
+from durable_local.host.host_json import HostJson
 from durable_local.host.indexing import FunctionIndex, FunctionInfo
 from durable_local.host.invoke import Invocation
 from durable_local.host.runners import FunctionRunner, WorkerCrashed, timer_call
@@ -30,10 +31,10 @@ BINDING_MODULES = (queues,)  # each registers its binding types on import
 class BindingRunner:
     """A `FunctionRunner` that does the storage I/O around calls (see the module docstring)."""
 
-    def __init__(self, inner: FunctionRunner, connections: Connections, extensions: dict[str, Any]) -> None:
+    def __init__(self, inner: FunctionRunner, connections: Connections, host_json: HostJson | None = None) -> None:
         self.inner = inner
         self.connections = connections
-        self.extensions = extensions
+        self.host_json = host_json or HostJson()
         self.listeners: list[registry.Listener] = []
         self.index: FunctionIndex = inner.index
 
@@ -43,7 +44,7 @@ class BindingRunner:
         return self.inner.pids
 
     def context(self, info: FunctionInfo, data: dict[str, Any] | None = None) -> registry.BindingContext:
-        return registry.BindingContext(info, self.connections, self.extensions, dict(data or {}))
+        return registry.BindingContext(info, self.connections, self.host_json, dict(data or {}))
 
     # -- lifecycle -------------------------------------------------------------------------------------
     async def start(self) -> None:
