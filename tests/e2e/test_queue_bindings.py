@@ -104,6 +104,12 @@ def test_a_message_whose_function_always_fails_ends_in_the_poison_queue(host: Lo
     assert "Moving message to queue 'doomed-poison'" in log
 
 
+def test_a_queue_triggered_function_runs_by_hand_with_the_admin_api(host: LocalHost, azurite: Azurite) -> None:
+    assert host.run_function("on_order", input="by hand").status == 202
+    [received] = _received(azurite)
+    assert received["body"] == "by hand"
+
+
 def test_a_function_whose_connection_setting_is_missing_is_listed_in_error(host: LocalHost) -> None:
     line = next(line for line in host.log().splitlines() if "unreachable:" in line)
     assert "[ERROR]" in line and "MissingStorage" in line

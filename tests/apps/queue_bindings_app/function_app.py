@@ -1,7 +1,9 @@
 """Queue bindings beside Durable Functions: queue outputs from HTTP, timer and activity functions, a queue trigger
-that answers through a `$return` queue output, a function that always fails (its messages end in the poison
-queue) and one whose connection setting is missing (listed in error; the rest runs)."""
+that answers through a `$return` queue output, one that runs on at its first delivery, a function that always
+fails (its messages end in the poison queue) and one whose connection setting is missing (listed in error; the
+rest runs)."""
 
+import asyncio
 import json
 
 import azure.durable_functions as df
@@ -68,6 +70,14 @@ def on_order(message: func.QueueMessage) -> str:
                        "insertion_time": when(message.insertion_time),
                        "expiration_time": when(message.expiration_time),
                        "time_next_visible": when(message.time_next_visible)})
+
+
+@app.queue_trigger(arg_name="message", queue_name="slow", connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="$return", queue_name="slow-done", connection="AzureWebJobsStorage")
+async def slow_order(message: func.QueueMessage) -> str:
+    if message.dequeue_count == 1:  # the first delivery runs on until the host stops
+        await asyncio.sleep(120)
+    return json.dumps({"body": message.get_body().decode(), "dequeue_count": message.dequeue_count})
 
 
 @app.queue_trigger(arg_name="message", queue_name="doomed", connection="AzureWebJobsStorage")

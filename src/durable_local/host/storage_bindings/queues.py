@@ -23,7 +23,8 @@ Trigger (`queueTrigger`): `QueueTriggerListener` follows azure-webjobs-sdk `Queu
   it to `<queue>-poison` (created if missing) and deletes it; any other failure makes it visible again after
   `visibilityTimeout` (`CompleteProcessingMessageAsync`, `ReleaseMessageAsync`);
 - a message is deleted only after its function succeeded, so a host killed mid-message leaves it to reappear
-  when its lease ends (at-least-once);
+  when its lease ends (at-least-once); a host that stops (Ctrl+C) while a function runs makes its message
+  visible again at once;
 - the function receives a `func.QueueMessage` through azure.functions' `QueueMessageInConverter` with the
   trigger metadata the host sends: `Id`, `DequeueCount`, `ExpirationTime`, `InsertionTime`, `NextVisibleTime`,
   `PopReceipt` and `QueueTrigger` (the message text). A message that is not valid base64 while
@@ -284,6 +285,9 @@ class QueueTriggerListener:
         try:
             result = await self.runner.invoke(self.info.name, call, data)
             ok = result.ok
+        except asyncio.CancelledError:  # the host is stopping: let the message be taken again at once
+            await asyncio.shield(self._release(message))
+            raise
         except Exception as error:  # the worker running it died
             log.error("Executed 'Functions.%s' (Failed): %s", self.info.name, error)
             ok = False
@@ -297,6 +301,15 @@ class QueueTriggerListener:
         else:
             await self.queue.update_message(message.id, message.pop_receipt,
                                             visibility_timeout=int(self.options.visibility_timeout))
+
+    async def _release(self, message: Any) -> None:
+        """Make a message visible again now (the host stops while its function runs); best effort: if this
+        fails, the message reappears when its lease ends."""
+        try:
+            await asyncio.wait_for(self.queue.update_message(message.id, message.pop_receipt, visibility_timeout=0), 5)
+        except Exception as error:
+            log.warning("Queue message %s of '%s' stays leased until its lease ends: %s", message.id, self.name,
+                        error)
 
     async def _renew(self, message: Any) -> None:
         """Keep the lease while the function runs (QueueListener's visibility renewal); the pop receipt changes
