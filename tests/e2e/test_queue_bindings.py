@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient
+from azure.storage.queue import BinaryBase64DecodePolicy, BinaryBase64EncodePolicy, QueueClient
 
 from durable_local.testing import LocalHost, eventually
 from tests.conftest import Azurite
@@ -87,6 +87,16 @@ def test_an_activity_writes_its_queue_output(host: LocalHost, azurite: Azurite) 
     status = host.wait_for_status(reply.json()["id"], {"Completed"})
     assert status["output"] == "enqueued lisbon"
     assert [item["body"] for item in _received(azurite)] == ["from activity: lisbon"]
+
+
+def test_a_queue_triggered_function_starts_an_orchestration(host: LocalHost, azurite: Azurite) -> None:
+    starts = QueueClient.from_connection_string(azurite.connection_string, "starts",
+                                                message_encode_policy=BinaryBase64EncodePolicy())
+    starts.create_queue()
+    starts.send_message(b"porto")
+    status = host.wait_for_status("from-queue-porto", {"Completed"})
+    assert status["output"] == "enqueued porto"
+    assert [item["body"] for item in _received(azurite)] == ["from activity: porto"]
 
 
 def test_a_timer_function_writes_its_queue_output(host: LocalHost, azurite: Azurite) -> None:

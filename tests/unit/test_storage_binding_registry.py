@@ -128,3 +128,11 @@ def test_outputs_are_written_only_for_registered_output_bindings() -> None:
     finally:
         del registry.REGISTRY["testOutput"]
     assert written == [("out", {"type": "string", "value": "v"})]
+
+
+def test_an_invalid_queues_section_stops_the_start_when_the_app_uses_queue_bindings() -> None:
+    index = FunctionIndex()
+    index.add(_info("listen", [{"type": "queueTrigger", "name": "msg", "direction": "in", "queueName": "orders"}]))
+    with pytest.raises(ConfigError, match="batchSize"):
+        registry.check_host_json(index, merge({"extensions": {"queues": {"batchSize": 64}}}, {}))
+    registry.check_host_json(FunctionIndex(), merge({"extensions": {"queues": {"batchSize": 64}}}, {}))

@@ -72,6 +72,13 @@ def on_order(message: func.QueueMessage) -> str:
                        "time_next_visible": when(message.time_next_visible)})
 
 
+@app.queue_trigger(arg_name="message", queue_name="starts", connection="AzureWebJobsStorage")
+@app.durable_client_input(client_name="client")
+async def start_from_queue(message: func.QueueMessage, client: df.DurableOrchestrationClient) -> None:
+    text = message.get_body().decode()
+    await client.start_new("notify", f"from-queue-{text}", text)
+
+
 @app.queue_trigger(arg_name="message", queue_name="slow", connection="AzureWebJobsStorage")
 @app.queue_output(arg_name="$return", queue_name="slow-done", connection="AzureWebJobsStorage")
 async def slow_order(message: func.QueueMessage) -> str:

@@ -335,5 +335,11 @@ def _listen(info: FunctionInfo, runner: BindingRunner, context: BindingContext) 
     return QueueTriggerListener(info, runner, context)
 
 
-register("queue", BindingType("queue", write=write_queue_output, check=check_binding))
-register("queueTrigger", BindingType("queue", listen=_listen, check=check_binding))
+def _check_host_json(host_json: HostJson) -> None:
+    QueueOptions.from_host_json(host_json)
+
+
+register("queue", BindingType("queue", write=write_queue_output, check=check_binding,
+                              check_host_json=_check_host_json))
+register("queueTrigger", BindingType("queue", listen=_listen, check=check_binding,
+                                     check_host_json=_check_host_json))

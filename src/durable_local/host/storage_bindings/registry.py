@@ -73,6 +73,7 @@ class BindingType:
     write: Writer | None = None
     listen: ListenerFactory | None = None
     check: Callable[[dict[str, Any]], None] | None = None  # more start-time checks of the binding's properties
+    check_host_json: Callable[[HostJson], None] | None = None  # its host.json section, checked once at start
 
 
 REGISTRY: dict[str, BindingType] = {}
@@ -103,6 +104,16 @@ def check_function(info: FunctionInfo, connections: Connections) -> None:
         connections.check(connection_name(binding), kind.service)
         if kind.check is not None:
             kind.check(binding)
+
+
+def check_host_json(index: FunctionIndex, host_json: HostJson) -> None:
+    """Check the host.json sections of the binding types the app uses; raises `ConfigError` (the host stops, as
+    the Functions host does when an extension's options cannot be bound)."""
+    used = {binding["type"] for info in index.functions.values() for binding in storage_bindings(info)}
+    for type_name in sorted(used):
+        checker = REGISTRY[type_name].check_host_json
+        if checker is not None:
+            checker(host_json)
 
 
 def check_index(index: FunctionIndex, connections: Connections) -> None:

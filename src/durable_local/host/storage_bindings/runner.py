@@ -52,8 +52,10 @@ class BindingRunner:
         self.index = self.inner.index  # a worker pool learns the index from its first worker
 
     def check(self) -> None:
-        """List in error each function whose storage bindings cannot run (missing or malformed connection)."""
+        """List in error each function whose storage bindings cannot run (missing or malformed connection);
+        raise `ConfigError` when host.json's section of a binding type in use is invalid."""
         registry.check_index(self.index, self.connections)
+        registry.check_host_json(self.index, self.host_json)
 
     def start_listeners(self) -> None:
         for info in list(self.index.functions.values()):
