@@ -29,12 +29,12 @@ def test_an_app_that_fails_to_import_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_a_function_with_an_unsupported_trigger_is_listed_in_error_and_the_host_serves(tmp_path: Path) -> None:
-    folder = tmp_path / "queue"
+    folder = tmp_path / "service_bus"
     folder.mkdir()
     (folder / "function_app.py").write_text(
         "import azure.functions as func\napp = func.FunctionApp()\n\n"
-        "@app.queue_trigger(arg_name='msg', queue_name='work', connection='AzureWebJobsStorage')\n"
-        "def on_message(msg: func.QueueMessage) -> None:\n    pass\n")
+        "@app.service_bus_queue_trigger(arg_name='msg', queue_name='work', connection='ServiceBus')\n"
+        "def on_message(msg: func.ServiceBusMessage) -> None:\n    pass\n")
     (folder / "host.json").write_text('{"version": "2.0"}')
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "durable_local", "host", "start", "--port", str(port),
@@ -49,7 +49,7 @@ def test_a_function_with_an_unsupported_trigger_is_listed_in_error_and_the_host_
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0
-    assert "on_message: [ERROR] Function 'on_message' uses binding type(s) queueTrigger" in stderr
+    assert "on_message: [ERROR] Function 'on_message' uses binding type(s) serviceBusTrigger" in stderr
 
 
 def test_start_lists_functions_like_func_start_and_ctrl_c_exits_cleanly(tmp_path: Path) -> None:

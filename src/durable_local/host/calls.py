@@ -1,14 +1,18 @@
 """Calls into user code, the one place where the app's functions run, as the Python worker runs them.
 
 `FunctionCalls` takes an indexed app (with its callables) and runs one invocation of each kind: an
-orchestrator replay, an entity batch, an activity, an HTTP trigger, a timer trigger. Its inputs and outputs are
-plain strings, bytes and small records, so the same calls run in a worker process (`durable_local.host.worker`)
-or, in the in-process debugging mode, in the host itself (`InProcessRunner`).
+orchestrator replay, an entity batch, an activity, an HTTP trigger, and the generic invocation of any other
+trigger (`invoke`: timer, queue, blob...: a `BindingCall` in, a `BindingResult` out). Activities and HTTP
+functions also take input datums and give output datums (their storage bindings). Inputs and outputs are plain
+strings, bytes, datums and small records, so the same calls run in a worker process
+(`durable_local.host.worker`) or, in the in-process debugging mode, in the host itself (`InProcessRunner`).
 
-Sync functions run in a thread pool sized like the real worker's: `PYTHON_THREADPOOL_THREAD_COUNT`, else (on
-Python 3.9+) the `ThreadPoolExecutor` default `min(32, cpu count + 4)`; azure-functions-python-worker
-`dispatcher.py` (`_get_sync_tp_max_workers`) passes `None` when the setting is absent, and caps it at 32
-(`constants.PYTHON_THREADPOOL_THREAD_COUNT_MAX`). Async functions run on the event loop of the process.
+Sync functions run in a thread pool sized like the real worker's: `PYTHON_THREADPOOL_THREAD_COUNT` (at least 1;
+a value that is not a number falls back to the default), else (on Python 3.9+) the `ThreadPoolExecutor` default
+`min(32, cpu count + 4)`: azure-functions-python-worker `dispatcher.py` `_get_sync_tp_max_workers` passes `None`
+when the setting is absent and caps the setting only on Python 3.7 and older
+(`constants.PYTHON_THREADPOOL_THREAD_COUNT_MAX_37`, 32; `PYTHON_THREADPOOL_THREAD_COUNT_MAX` is `sys.maxsize`).
+Async functions run on the event loop of the process.
 """
 
 from __future__ import annotations
@@ -21,17 +25,16 @@ from typing import Any
 
 import azure.functions as func
 from azure.functions.http import HttpResponseConverter
-from azure.functions.timer import TimerRequest
 
 from durable_local.host import invoke
 from durable_local.host.failure_text import safe_str, truncated
 from durable_local.host.indexing import FunctionIndex, FunctionInfo
+from durable_local.host.storage_bindings.invocation import BindingCall, BindingResult, WireDatum
 from durable_local.vocabulary import function_not_found
 
 log = logging.getLogger(__name__)
 
 THREADPOOL_SETTING = "PYTHON_THREADPOOL_THREAD_COUNT"
-THREADPOOL_MAX = 32
 
 
 def thread_pool_size() -> int:
@@ -39,9 +42,12 @@ def thread_pool_size() -> int:
     value = os.environ.get(THREADPOOL_SETTING, "").strip()
     if value:
         try:
-            return max(1, min(int(value), THREADPOOL_MAX))
+            count = int(value)
         except ValueError:
-            log.warning("%s=%r is not a number; using the default", THREADPOOL_SETTING, value)
+            count = 0
+        if count >= 1:
+            return count
+        log.warning("%s=%r must be a whole number of at least 1; using the default", THREADPOOL_SETTING, value)
     return min(32, (os.cpu_count() or 1) + 4)
 
 
@@ -53,6 +59,7 @@ class ActivityOutcome:
     result: str | None = None
     reason: str | None = None
     details: str | None = None
+    outputs: dict[str, WireDatum] = field(default_factory=dict)  # its storage output bindings' datums
 
 
 @dataclass
@@ -65,6 +72,7 @@ class HttpCall:
     params: dict[str, str] = field(default_factory=dict)
     route_params: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    inputs: dict[str, WireDatum] = field(default_factory=dict)  # input bindings' datums, read by the host
 
 
 @dataclass
@@ -74,6 +82,7 @@ class HttpReply:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    outputs: dict[str, WireDatum] = field(default_factory=dict)  # storage output bindings' datums
 
 
 class EntityFailure(Exception):
@@ -92,8 +101,9 @@ class FunctionCalls:
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
-    def _arguments(self, info: FunctionInfo, trigger_value: Any) -> dict[str, Any]:
-        return invoke.arguments(info, trigger_value, lambda: self.client_json, self.app_dir)
+    def _arguments(self, info: FunctionInfo, trigger_value: Any,
+                   inputs: dict[str, WireDatum] | None = None) -> dict[str, Any]:
+        return invoke.arguments(info, trigger_value, lambda: self.client_json, self.app_dir, inputs)
 
     # -- durable functions -----------------------------------------------------------------------------
     def orchestrate(self, name: str, context_json: str) -> invoke.Invocation:
@@ -112,14 +122,16 @@ class FunctionCalls:
         except Exception as error:
             raise EntityFailure(truncated(safe_str(error))) from error
 
-    async def activity(self, name: str, input_text: str | None) -> ActivityOutcome:
+    async def activity(self, name: str, input_text: str | None,
+                       inputs: dict[str, WireDatum] | None = None) -> ActivityOutcome:
         try:
             info = self.index.lookup("activity", name)
             if info is None:
                 raise LookupError(function_not_found(name, "activity", self.index.known("activity")))
-            kwargs = self._arguments(info, invoke.decode_activity_input(input_text))
+            kwargs = self._arguments(info, invoke.decode_activity_input(input_text), inputs)
             value = await invoke.call(info, kwargs, self.executor)
-            return ActivityOutcome(True, result=invoke.encode_activity_result(value))
+            return ActivityOutcome(True, result=invoke.encode_activity_result(value),
+                                   outputs=invoke.outputs(info, kwargs, None))
         except Exception as error:
             reason, details = invoke.activity_failure(name, error)
             log.warning("%s", reason)
@@ -132,31 +144,38 @@ class FunctionCalls:
                                    route_params=call.route_params, body=call.body)
         log.info("Executing 'Functions.%s' (Reason='This function was programmatically called via the host "
                  "APIs.')", info.name)
-        kwargs = self._arguments(info, request)
         try:
+            kwargs = self._arguments(info, request, call.inputs)
             result = await invoke.call(info, kwargs, self.executor)
+            outputs = invoke.outputs(info, kwargs, None, skip_types=("http",))
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
             return HttpReply(500)
         output = info.output_of_type("http")
         if output is not None and output["name"] != "$return":
             result = kwargs[output["name"]].get()  # a named HTTP output (`binding_arg_name`): its Out's value
-        return http_reply(info, result)
+        reply = http_reply(info, result)
+        reply.outputs = outputs
+        return reply
 
-    async def timer(self, name: str, past_due: bool, schedule_status: dict[str, str | None]) -> bool:
-        """Invoke a timer function once; False (logged) when it raised."""
+    async def invoke(self, name: str, call: BindingCall) -> BindingResult:
+        """The generic invocation of a non-Durable, non-HTTP trigger (timer, queue, blob...): the trigger datum
+        and its metadata through the trigger's converter, input datums through theirs, and the outputs back as
+        datums. A function that raised, or returned a value without a `$return` binding (as the worker refuses
+        it), is a failure with its error text."""
         info = self.index.functions[name]
-        request = TimerRequest(past_due=past_due, schedule_status=schedule_status,
-                               schedule={"AdjustForDST": True})
         try:
-            result = await invoke.call(info, self._arguments(info, request), self.executor)
-        except Exception:
+            trigger = invoke.decode_datum(info.trigger_type, call.trigger, call.metadata)
+            kwargs = self._arguments(info, trigger, call.inputs)
+            result = await invoke.call(info, kwargs, self.executor)
+            if result is not None and not invoke.has_return_binding(info):
+                raise RuntimeError(f"function {info.name!r} without a $return binding returned a non-None value")
+            outputs = invoke.outputs(info, kwargs, result)
+        except Exception as error:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
-            return False
-        if result is not None:
-            log.warning("timer function %s returned a value, which a timer trigger ignores", info.name)
+            return BindingResult(False, error=truncated(f"{type(error).__name__}: {safe_str(error)}"))
         log.info("Executed 'Functions.%s' (Succeeded)", info.name)
-        return True
+        return BindingResult(True, outputs=outputs)
 
 
 def http_reply(info: FunctionInfo, result: Any) -> HttpReply:

@@ -42,6 +42,8 @@ from durable_local.host.history import parse_time
 from durable_local.host.keys import HostKeys, default_keys_file, load_or_create
 from durable_local.host.runners import FunctionRunner, InProcessRunner
 from durable_local.host.server import HostServer, serve
+from durable_local.host.storage_bindings.connections import Connections
+from durable_local.host.storage_bindings.runner import BindingRunner
 from durable_local.host.store import Store
 from durable_local.host.timers import TimerTriggers
 from durable_local.host.workers import WorkerPool, worker_count
@@ -83,7 +85,7 @@ class Host:
         self.hub = ""
         self.port = 0
         self.store_path = config.store or config.app_dir / ".durable" / "store.sqlite"
-        self.functions: FunctionRunner | None = None
+        self.functions: BindingRunner | None = None
         self.store: Store | None = None
         self.engine: Engine | None = None
         self.timers: TimerTriggers | None = None
@@ -108,11 +110,11 @@ class Host:
         binding = client_binding(f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}", self.hub,
                                  required_query, rpc_path)
         try:
-            if count == 0:
-                self.functions = InProcessRunner(config.app_dir, target, binding)
-            else:
-                self.functions = WorkerPool(config.app_dir, target, binding, count)
+            runner: FunctionRunner = InProcessRunner(config.app_dir, target, binding) if count == 0 \
+                else WorkerPool(config.app_dir, target, binding, count)
+            self.functions = BindingRunner(runner, Connections(), settings.host)
             await self.functions.start()
+            self.functions.check()  # storage bindings whose connection cannot be used: listed in error
             if self.keys is not None:  # a `default` key for each HTTP function that has none yet
                 http_functions = [f.name for f in self.functions.index.of_type("httpTrigger")]
                 self.keys = load_or_create(self.keys_file, http_functions)
@@ -132,6 +134,7 @@ class Host:
             self._runner = await serve(server.application(), bound, self.port)
             await self.engine.start()
             self.timers.start()
+            self.functions.start_listeners()  # queue (and blob) triggers
         except BaseException:
             await self.stop()
             raise
@@ -141,6 +144,8 @@ class Host:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.functions is not None:
+            await self.functions.stop_listeners()
         if self.engine is not None:
             await self.engine.stop()
             self.engine = None

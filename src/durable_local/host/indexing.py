@@ -20,8 +20,8 @@ from typing import Any
 import azure.functions as func
 
 SUPPORTED_TRIGGERS = {"httpTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger",
-                      "entityTrigger"}
-SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient"}
+                      "entityTrigger", "queueTrigger"}
+SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient", "queue"}
 
 
 def is_output(binding: dict[str, Any]) -> bool:
@@ -62,6 +62,12 @@ class FunctionInfo:
     def output_names(self) -> list[str]:
         """The parameter names of the output bindings the worker passes an `Out` for (all but `$return`)."""
         return [b["name"] for b in self.bindings if is_output(b) and b["name"] != "$return"]
+
+    @property
+    def input_bindings(self) -> list[dict[str, Any]]:
+        """The input bindings besides the trigger and the durable client (blob, table...): the host reads them."""
+        return [b for b in self.bindings if not is_output(b) and b is not self.trigger and b["name"] !=
+                self.trigger["name"] and b["type"] != "durableClient"]
 
     def output_of_type(self, binding_type: str) -> dict[str, Any] | None:
         """The first output binding of a type (an HTTP function's `http` output, `$return` or named)."""

@@ -8,7 +8,11 @@ Activity inputs and results go through the SDK's own `ActivityTriggerConverter`.
 
 Output bindings follow azure-functions-python-worker `dispatcher.py` (`_handle__invocation_request`): every
 output binding other than `$return` gets an `Out` object (worker `bindings/out.py`) under its name, and after
-the call the worker reads each one's `get()`; the function's return value goes only to a `$return` binding.
+the call the worker reads each one's `get()` (an `Out` never set sends nothing); the function's return value goes
+only to a `$return` binding. Trigger and input datums become arguments through the converter azure.functions
+registers for the binding type, and output values become datums the same way (worker `bindings/meta.py`
+`from_incoming_proto` / `get_datum`, falling back to `bindings/generic.py` `GenericBinding`): see
+`durable_local.host.storage_bindings.invocation`.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from durable_local.host.failure_text import exception_message, exception_stack, safe_str, truncated
-from durable_local.host.indexing import FunctionInfo
+from durable_local.host.indexing import FunctionInfo, is_output
+from durable_local.host.storage_bindings.invocation import WireDatum, from_wire, to_wire
 
 
 @dataclass
@@ -55,11 +60,73 @@ class OutValue(func.Out[Any]):
         return self._value
 
 
-def arguments(info: FunctionInfo, trigger_value: Any, client_json: Callable[[], str],
-              app_dir: str) -> dict[str, Any]:
-    """Keyword arguments for a call: the trigger, the durable client binding, an `Out` per named output
-    binding and `context` if declared."""
+def decode_datum(binding_type: str, wire: WireDatum | None, metadata: dict[str, WireDatum] | None = None) -> Any:
+    """A datum as the argument the worker passes: the registered converter's `decode` (trigger metadata only for
+    a trigger), else the generic binding's value (worker `bindings/meta.py` `from_incoming_proto`)."""
+    datum = from_wire(wire)
+    converter = meta.get_binding_registry().get(binding_type)
+    if converter is None:
+        return None if datum is None else datum.value  # generic.GenericBinding.decode
+    trigger_metadata = {name: from_wire(value) for name, value in (metadata or {}).items()}
+    return converter.decode(datum, trigger_metadata=trigger_metadata)
+
+
+def encode_value(binding_type: str, value: Any) -> WireDatum:
+    """An output value as a datum: the registered converter's `encode`, else the generic binding's (worker
+    `bindings/meta.py` `get_datum`); a value neither takes is a TypeError, as in the worker."""
+    converter = meta.get_binding_registry().get(binding_type)
+    try:
+        if converter is not None:
+            return to_wire(converter.encode(value, expected_type=None))
+        return to_wire(_generic_encode(value))
+    except NotImplementedError:
+        raise TypeError(f'unable to encode outgoing TypedData: unsupported type "{binding_type}" for Python type '
+                        f'"{type(value).__name__}"') from None
+
+
+def _generic_encode(value: Any) -> meta.Datum:
+    """The generic binding's encoding (worker `bindings/generic.py` `GenericBinding.encode`)."""
+    if isinstance(value, str):
+        return meta.Datum(value, "string")
+    if isinstance(value, bytes | bytearray):
+        return meta.Datum(bytes(value), "bytes")
+    if isinstance(value, dict):
+        return meta.Datum(value, "dict")
+    if isinstance(value, list):
+        return meta.Datum(value, "list")
+    if isinstance(value, bool | int):
+        return meta.Datum(value, "int")
+    if isinstance(value, float):
+        return meta.Datum(value, "double")
+    raise NotImplementedError
+
+
+def outputs(info: FunctionInfo, kwargs: dict[str, Any], result: Any, skip_types: tuple[str, ...] = ()) -> \
+        dict[str, WireDatum]:
+    """The output datums after a call: each `Out` that was set, and the return value for a `$return` binding
+    (worker `dispatcher.py` `_handle__invocation_request`); bindings of `skip_types` are left to the caller."""
+    found: dict[str, WireDatum] = {}
+    for binding in info.bindings:
+        if not is_output(binding) or binding["type"] in skip_types:
+            continue
+        name = binding["name"]
+        value = result if name == "$return" else kwargs[name].get()
+        if value is not None:
+            found[name] = encode_value(binding["type"], value)
+    return found
+
+
+def has_return_binding(info: FunctionInfo) -> bool:
+    return any(is_output(binding) and binding["name"] == "$return" for binding in info.bindings)
+
+
+def arguments(info: FunctionInfo, trigger_value: Any, client_json: Callable[[], str], app_dir: str,
+              inputs: dict[str, WireDatum] | None = None) -> dict[str, Any]:
+    """Keyword arguments for a call: the trigger, each input binding's value (decoded from the datum the host
+    read), the durable client binding, an `Out` per named output binding and `context` if declared."""
     kwargs: dict[str, Any] = {info.trigger["name"]: trigger_value}
+    for binding in info.input_bindings:
+        kwargs[binding["name"]] = decode_datum(binding["type"], (inputs or {}).get(binding["name"]))
     for name in info.output_names:
         kwargs[name] = OutValue()
     client = info.client_binding

@@ -50,6 +50,7 @@ from durable_local.host.ports import AdminRuntime
 from durable_local.host.raw_history import is_raw_history_path, raw_history_response
 from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
+from durable_local.host.storage_bindings.invocation import BindingCall, string_datum
 from durable_local.host.timers import TimerTriggers
 from durable_local.request_guard import RequestGuard
 from durable_local.vocabulary import DURABLE_API, LEGACY_DURABLE_API
@@ -192,6 +193,16 @@ class HostServer:
                 return body
             self.runtime.spawn(self._run_activity_now(info, body.get("input")), name=f"admin {info.name}")
             return web.Response(status=202)
+        if info.trigger_type == "queueTrigger":  # the body's `input` is the message, as the Functions host does
+            body = await self._body(request)
+            if isinstance(body, web.Response):
+                return body
+            text = body.get("input")
+            if not isinstance(text, str):
+                return _json_error(400, "A queue-triggered function needs the message text in 'input'.")
+            call = BindingCall(string_datum(text), {"QueueTrigger": string_datum(text)})
+            self.runtime.spawn(self._invoke_now(info, call), name=f"admin {info.name}")
+            return web.Response(status=202)
         return _json_error(400, f"Function '{info.name}' has a {info.trigger_type}, which needs a durable "
                                 "context; start orchestrations through the Durable HTTP API instead.")
 
@@ -204,6 +215,15 @@ class HostServer:
                 log.info("Executed 'Functions.%s' (Succeeded)", info.name)
             else:
                 log.error("Executed 'Functions.%s' (Failed): %s", info.name, outcome.reason)
+        except Exception:
+            log.exception("Executed 'Functions.%s' (Failed)", info.name)
+        finally:
+            self.runtime.leave_busy()
+
+    async def _invoke_now(self, info: FunctionInfo, call: BindingCall) -> None:
+        self.runtime.enter_busy()
+        try:
+            await self.runtime.functions.invoke(info.name, call)
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
         finally:

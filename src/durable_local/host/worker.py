@@ -7,8 +7,10 @@ requests until the host closes the socket (frames: `durable_local.host.framing`)
 
 - `o`: a batch of orchestrator replays (context JSON in, the SDK's state JSON or exception out), run inline;
 - `e`: one entity batch, run inline;
-- `a`: one activity; `h`: one HTTP trigger; `t`: one timer trigger: each its own task (sync functions in the
-  thread pool), so a slow activity never holds the others back;
+- `a`: one activity; `h`: one HTTP trigger; `i`: one invocation of any other trigger (timer, queue...: a
+  `BindingCall` in the header, a `BindingResult` back): each its own task (sync functions in the thread pool),
+  so a slow activity never holds the others back; input and output binding datums travel in the headers
+  (`in`, `out`);
 - `c`: the host gave up waiting for call N (its HTTP client disconnected): cancel it if it is async.
 
 The worker ignores Ctrl+C (the host stops it by closing the socket) and exits as soon as the host is gone.
@@ -29,6 +31,7 @@ from typing import Any
 from durable_local.host import framing
 from durable_local.host.calls import EntityFailure, FunctionCalls, HttpCall
 from durable_local.host.indexing import AppLoadError, FunctionIndex, load_app
+from durable_local.host.storage_bindings.invocation import BindingCall
 
 log = logging.getLogger("durable_local.worker")
 CLIENT_BINDING_VARIABLE = "DURABLE_LOCAL_CLIENT_BINDING"
@@ -99,20 +102,23 @@ class WorkerServer:
         request_id = header["id"]
         try:
             if kind == "a":
-                outcome = await self.calls.activity(header["n"], parts[0].decode() if header.get("i") else None)
+                outcome = await self.calls.activity(header["n"], parts[0].decode() if header.get("i") else None,
+                                                    header.get("in"))
                 if outcome.ok:
-                    self.out.send({"id": request_id, "ok": True, "none": outcome.result is None},
-                                  [(outcome.result or "").encode()])
+                    self.out.send({"id": request_id, "ok": True, "none": outcome.result is None,
+                                   "out": outcome.outputs}, [(outcome.result or "").encode()])
                 else:
                     self.out.send({"id": request_id, "ok": False},
                                   [(outcome.reason or "").encode(), (outcome.details or "").encode()])
             elif kind == "h":
-                call = HttpCall(header["m"], header["u"], header["hd"], header["q"], header["rp"], parts[0])
+                call = HttpCall(header["m"], header["u"], header["hd"], header["q"], header["rp"], parts[0],
+                                dict(header.get("in") or {}))
                 reply = await self.calls.http(header["n"], call)
-                self.out.send({"id": request_id, "s": reply.status, "hd": reply.headers}, [reply.body])
-            elif kind == "t":
-                ok = await self.calls.timer(header["n"], bool(header["pd"]), header["ss"])
-                self.out.send({"id": request_id, "ok": ok})
+                self.out.send({"id": request_id, "s": reply.status, "hd": reply.headers, "out": reply.outputs},
+                              [reply.body])
+            elif kind == "i":
+                result = await self.calls.invoke(header["n"], BindingCall.from_json(header["c"]))
+                self.out.send({"id": request_id, "r": result.to_json()})
             else:
                 self.out.send({"id": request_id, "x": f"unknown request kind {kind!r}"})
         except Exception as error:  # a worker bug, not a user error (those are answered above)

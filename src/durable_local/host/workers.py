@@ -37,7 +37,8 @@ from durable_local.host import framing
 from durable_local.host.calls import ActivityOutcome, EntityFailure, HttpCall, HttpReply
 from durable_local.host.indexing import AppLoadError, FunctionIndex, FunctionInfo
 from durable_local.host.invoke import Invocation
-from durable_local.host.runners import WorkerCrashed
+from durable_local.host.runners import WorkerCrashed, timer_call
+from durable_local.host.storage_bindings.invocation import BindingCall, BindingResult, WireDatum
 from durable_local.host.worker import CLIENT_BINDING_VARIABLE
 
 log = logging.getLogger(__name__)
@@ -307,20 +308,25 @@ class WorkerPool:
             raise EntityFailure(parts[0].decode())
         return parts[0].decode()
 
-    async def activity(self, name: str, input_text: str | None, description: str) -> ActivityOutcome:
-        header, parts = await self._call({"t": "a", "n": name, "i": input_text is not None},
+    async def activity(self, name: str, input_text: str | None, description: str,
+                       inputs: dict[str, WireDatum] | None = None) -> ActivityOutcome:
+        header, parts = await self._call({"t": "a", "n": name, "i": input_text is not None, "in": inputs or {}},
                                          [(input_text or "").encode()], description)
         if header.get("ok"):
-            return ActivityOutcome(True, result=None if header.get("none") else parts[0].decode())
+            return ActivityOutcome(True, result=None if header.get("none") else parts[0].decode(),
+                                   outputs=dict(header.get("out") or {}))
         return ActivityOutcome(False, reason=parts[0].decode(), details=parts[1].decode())
 
     async def http(self, name: str, call: HttpCall) -> HttpReply:
         header, parts = await self._call(
             {"t": "h", "n": name, "m": call.method, "u": call.url, "hd": call.headers, "q": call.params,
-             "rp": call.route_params}, [call.body], f"Functions.{name} (HTTP)")
-        return HttpReply(int(header["s"]), [(str(k), str(v)) for k, v in header["hd"]], parts[0])
+             "rp": call.route_params, "in": call.inputs}, [call.body], f"Functions.{name} (HTTP)")
+        return HttpReply(int(header["s"]), [(str(k), str(v)) for k, v in header["hd"]], parts[0],
+                         dict(header.get("out") or {}))
+
+    async def invoke(self, name: str, call: BindingCall) -> BindingResult:
+        header, _ = await self._call({"t": "i", "n": name, "c": call.to_json()}, [], f"Functions.{name}")
+        return BindingResult.from_json(header["r"])
 
     async def timer(self, name: str, past_due: bool, schedule_status: dict[str, str | None]) -> bool:
-        header, _ = await self._call({"t": "t", "n": name, "pd": past_due, "ss": schedule_status},
-                                     [], f"Functions.{name} (timer)")
-        return bool(header.get("ok"))
+        return (await self.invoke(name, timer_call(past_due, schedule_status))).ok
