@@ -160,15 +160,23 @@ def encode_message(body: bytes, use_base64: bool) -> str:
 
 
 async def write_queue_output(binding: dict[str, Any], datum: WireDatum, context: BindingContext) -> None:
-    from azure.core.exceptions import ResourceExistsError
+    from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
     settings = options(context)
-    queue = context.connections.queue_service(connection_name(binding)).get_queue_client(
-        queue_name(binding, context))
-    with contextlib.suppress(ResourceExistsError):
-        await queue.create_queue()
+    connection, name = connection_name(binding), queue_name(binding, context)
+    queue = context.connections.queue_service(connection).get_queue_client(name)
+    if (connection, "queue", name) not in context.connections.created:  # once per host run and queue
+        with contextlib.suppress(ResourceExistsError):
+            await queue.create_queue()
+        context.connections.created.add((connection, "queue", name))
     for body in messages_of(datum):
-        await queue.send_message(encode_message(body, settings.base64))
+        content = encode_message(body, settings.base64)
+        try:
+            await queue.send_message(content)
+        except ResourceNotFoundError:  # deleted since: create it again, as AddMessageAndCreateIfNotExistsAsync
+            with contextlib.suppress(ResourceExistsError):
+                await queue.create_queue()
+            await queue.send_message(content)
 
 
 # -- trigger -------------------------------------------------------------------------------------------
