@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from durable_local.host.config import ConfigError
 from durable_local.host.host_json import HostJson, HostJsonError
-from durable_local.host.indexing import FunctionInfo
+from durable_local.host.indexing import FunctionInfo, is_output
 from durable_local.host.storage_bindings.connections import connection_name
 from durable_local.host.storage_bindings.invocation import BindingCall, WireDatum, bytes_datum, string_datum
 from durable_local.host.storage_bindings.registry import BindingContext, BindingType, register
@@ -129,9 +129,10 @@ def queue_name(binding: dict[str, Any], context: BindingContext) -> str:
 
 
 def check_binding(binding: dict[str, Any]) -> None:
-    """Start-time check of `queueName` (after `%AppSetting%` resolution, when it has no `{...}` expression)."""
+    """Start-time check of `queueName` (after `%AppSetting%` resolution; an output's `{...}` expression is
+    resolved per call, a trigger's queue name has none)."""
     raw = str(binding.get("queueName") or "")
-    if "{" in raw:
+    if "{" in raw and is_output(binding):
         return
     from durable_local.vocabulary import resolve_setting_references
 
