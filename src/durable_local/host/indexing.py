@@ -21,7 +21,7 @@ import azure.functions as func
 
 SUPPORTED_TRIGGERS = {"httpTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger",
                       "entityTrigger", "queueTrigger"}
-SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient", "queue"}
+SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient", "queue", "blob", "table"}
 
 
 def is_output(binding: dict[str, Any]) -> bool:
