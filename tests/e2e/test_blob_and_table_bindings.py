@@ -7,6 +7,7 @@ App: tests/apps/blob_table_bindings_app.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -159,3 +160,65 @@ def test_inserting_an_entity_that_exists_fails_the_call(host: LocalHost) -> None
     row = [{"PartitionKey": "dup", "RowKey": "one", "Age": 1}]
     assert host.post("/api/people", raw=json.dumps(row).encode()).status == 201
     assert host.post("/api/people", raw=json.dumps(row).encode()).status == 500
+
+
+def _fired(blobs: BlobServiceClient, name: str) -> list[dict[str, object]]:
+    container = blobs.get_container_client("fired")
+    if not container.exists():
+        return []
+    return [json.loads(_read(blobs, "fired", blob.name)) for blob in container.list_blobs(name_starts_with=f"{name}/")]
+
+
+def _receipts(blobs: BlobServiceClient, function: str, container: str, name: str) -> list[dict[str, str]]:
+    hosts = blobs.get_container_client("azure-webjobs-hosts")
+    listing = hosts.list_blobs(name_starts_with="blobreceipts/", include=["metadata"])
+    return [dict(blob.metadata or {}) for blob in listing
+            if f"/Host.Functions.{function}/" in blob.name and blob.name.endswith(f"/{container}/{name}")]
+
+
+def test_a_blob_fires_its_trigger_once_and_again_after_it_is_overwritten(host: LocalHost,
+                                                                         blobs: BlobServiceClient) -> None:
+    _put(blobs, "uploads", "first.txt", b"version one")
+    eventually(lambda: len(_fired(blobs, "first")) == 1, timeout=60, interval=0.2, message="first.txt fired")
+    [record] = _fired(blobs, "first")
+    assert record == {"name": "uploads/first.txt", "length": 11, "content": "version one",
+                      "uri": record["uri"]}
+    assert str(record["uri"]).endswith("/uploads/first.txt")
+    eventually(lambda: [r.get("IncompleteReceipt") for r in _receipts(blobs, "on_upload", "uploads", "first.txt")]
+               == [None], timeout=30, interval=0.2, message="a complete receipt for first.txt")
+    # a later blob fires, so the scans went on: the first one did not fire again
+    _put(blobs, "uploads", "second.txt", b"other")
+    eventually(lambda: len(_fired(blobs, "second")) == 1, timeout=60, interval=0.2, message="second.txt fired")
+    assert len(_fired(blobs, "first")) == 1
+    _put(blobs, "uploads", "first.txt", b"version two")
+    eventually(lambda: len(_fired(blobs, "first")) == 2, timeout=60, interval=0.2, message="first.txt fired again")
+    assert sorted(str(r["content"]) for r in _fired(blobs, "first")) == ["version one", "version two"]
+    assert len(_receipts(blobs, "on_upload", "uploads", "first.txt")) == 2  # one receipt per ETag
+
+
+def test_a_blob_that_does_not_match_the_pattern_does_not_fire(host: LocalHost, blobs: BlobServiceClient) -> None:
+    _put(blobs, "uploads", "skipped.csv", b"a,b")
+    _put(blobs, "uploads", "marker.txt", b"m")
+    eventually(lambda: len(_fired(blobs, "marker")) == 1, timeout=60, interval=0.2, message="marker.txt fired")
+    assert _receipts(blobs, "on_upload", "uploads", "skipped.csv") == []
+
+
+def test_a_blob_whose_function_keeps_failing_goes_to_the_poison_queue(host: LocalHost, azurite: Azurite,
+                                                                       blobs: BlobServiceClient) -> None:
+    _put(blobs, "broken", "bad.bin", b"\x00\x01")
+    etag = blobs.get_blob_client("broken", "bad.bin").get_blob_properties().etag.strip('"')
+    poison = QueueClient.from_connection_string(azurite.connection_string, "webjobs-blobtrigger-poison")
+    found: list[dict[str, str]] = []
+
+    def poisoned() -> bool:
+        for message in poison.receive_messages(max_messages=32, visibility_timeout=30):
+            body = json.loads(base64.b64decode(message.content))
+            found.append({**body, "ETag": body["ETag"].strip('"')})
+            poison.delete_message(message)
+        return bool(found)
+
+    eventually(poisoned, timeout=60, interval=0.2, ignoring=(ResourceNotFoundError,), message="a poison message")
+    assert found == [{"Type": "BlobTrigger", "FunctionId": "Host.Functions.on_broken", "BlobType": "BlockBlob",
+                      "ContainerName": "broken", "BlobName": "bad.bin", "ETag": etag}]
+    [receipt] = _receipts(blobs, "on_broken", "broken", "bad.bin")
+    assert receipt == {"DequeueCount": "2"}  # two attempts (poisonBlobThreshold 2), then completed

@@ -20,7 +20,7 @@ from typing import Any
 import azure.functions as func
 
 SUPPORTED_TRIGGERS = {"httpTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger",
-                      "entityTrigger", "queueTrigger"}
+                      "entityTrigger", "queueTrigger", "blobTrigger"}
 SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient", "queue", "blob", "table"}
 
 

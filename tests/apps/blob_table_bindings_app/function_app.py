@@ -1,6 +1,7 @@
 """Blob and table bindings beside Durable Functions: blob input and output on HTTP, timer, activity and queue
 functions (paths with `{name}`, `{queueTrigger}`, a JSON message's `{Id}`, `{rand-guid}`, `%Setting%`), and table
-input (one entity by keys, or a filtered list) and output (an entity or a list)."""
+input (one entity by keys, or a filtered list) and output (an entity or a list); blob triggers (one that records each
+firing in a blob named by the trigger's `{name}`, one that always fails)."""
 
 import json
 
@@ -90,3 +91,15 @@ def process_job(message: func.QueueMessage, source: func.InputStream, target: fu
 @app.blob_output(arg_name="target", path="by-name/{queueTrigger}", connection="AzureWebJobsStorage")
 def by_name(message: func.QueueMessage, target: func.Out[str]) -> None:
     target.set("named by the message")
+
+
+@app.blob_trigger(arg_name="upload", path="uploads/{name}.txt", connection="AzureWebJobsStorage")
+@app.blob_output(arg_name="record", path="fired/{name}/{rand-guid}", connection="AzureWebJobsStorage")
+def on_upload(upload: func.InputStream, record: func.Out[str]) -> None:
+    record.set(json.dumps({"name": upload.name, "length": upload.length, "content": upload.read().decode(),
+                           "uri": upload.uri}))
+
+
+@app.blob_trigger(arg_name="upload", path="broken/{name}", connection="AzureWebJobsStorage")
+def on_broken(upload: func.InputStream) -> None:
+    raise RuntimeError(f"cannot process {upload.name}")
