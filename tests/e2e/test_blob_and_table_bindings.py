@@ -69,6 +69,13 @@ def test_an_http_function_reads_a_blob_input_and_writes_a_blob_output(host: Loca
     assert _read(blobs, "outbox", "letter.txt.copy") == b"HELLO BLOB"
 
 
+def test_a_blob_input_annotated_str_or_bytes_gets_the_plain_value(host: LocalHost, blobs: BlobServiceClient) -> None:
+    _put(blobs, "inbox", "note.txt", "olá".encode())
+    reply = host.get("/api/as-text/note.txt")
+    assert reply.status == 200, reply.body
+    assert reply.json() == {"text": ["str", "olá"], "raw": ["bytes", list("olá".encode())]}
+
+
 def test_a_missing_input_blob_binds_none(host: LocalHost, blobs: BlobServiceClient) -> None:
     reply = host.post("/api/copy/absent.txt")
     assert reply.status == 404

@@ -22,6 +22,16 @@ def copy(req: func.HttpRequest, source: func.InputStream, target: func.Out[bytes
     return func.HttpResponse(f"copied {len(content)} bytes")
 
 
+@app.route(route="as-text/{name}", methods=["GET"])
+@app.blob_input(arg_name="text", path="inbox/{name}", connection="AzureWebJobsStorage",
+                data_type=func.DataType.STRING)
+@app.blob_input(arg_name="raw", path="inbox/{name}", connection="AzureWebJobsStorage",
+                data_type=func.DataType.BINARY)
+def as_text(req: func.HttpRequest, text: str, raw: bytes) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"text": [type(text).__name__, text],
+                                         "raw": [type(raw).__name__, list(raw)]}), mimetype="application/json")
+
+
 @app.route(route="write-text", methods=["POST"])
 @app.blob_output(arg_name="target", path="generated/{rand-guid}.txt", connection="AzureWebJobsStorage")
 def write_text(req: func.HttpRequest, target: func.Out[str]) -> func.HttpResponse:
