@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from _app import app_host, error_of, start, unique
 
+from durable_local.vocabulary import DURABLE_API
+
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -30,7 +32,7 @@ def clocked(azurite):
 
 
 def exists(host, instance_id: str) -> bool:
-    return host.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").status != 404
+    return host.get(f"{DURABLE_API}/instances/{instance_id}").status != 404
 
 
 # -- purge one ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from _cli import Cli, cli_host, copy_app, unique
 
 from durable_local.testing import TERMINAL_STATUSES, free_port
+from durable_local.vocabulary import DURABLE_API
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +226,7 @@ def test_terminate_many(durable, host):
     assert refused.code == 2 and "refusing to terminate 3 instances" in refused.err
     dry = durable.ok("terminate", "--instance-id-prefix", prefix, "--dry-run", "-o", "json").json()
     assert sorted(dry["instanceIds"]) == ids
-    assert all(host.get(f"/runtime/webhooks/durabletask/instances/{i}").json()["runtimeStatus"] == "Running"
+    assert all(host.get(f"{DURABLE_API}/instances/{i}").json()["runtimeStatus"] == "Running"
                for i in ids)
     done = durable.ok("terminate", "--instance-id-prefix", prefix, "--yes", "--reason", "bulk", "-o", "json")
     assert sorted(done.json()["terminated"]) == ids
@@ -296,7 +297,7 @@ def _seed_window(host, day: str, prefix: str) -> dict[str, str]:
 
 
 def _exists(host, instance_id: str) -> bool:
-    return host.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").status != 404
+    return host.get(f"{DURABLE_API}/instances/{instance_id}").status != 404
 
 
 def test_purge_dry_run_lists_what_the_purge_deletes(durable, host):

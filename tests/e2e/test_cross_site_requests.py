@@ -16,6 +16,7 @@ import pytest
 from _app import APP_DIR, app_settings, start, unique
 
 from durable_local.testing import LocalHost
+from durable_local.vocabulary import DURABLE_API
 
 CORS_SETTING_ORIGIN = "http://localhost:3000"
 CORS_FLAG_ORIGIN = "http://tools.localhost:4000"
@@ -61,7 +62,7 @@ def running_instance(app: LocalHost) -> str:
 
 
 def status_of(app: LocalHost, instance_id: str) -> str:
-    return str(app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").json()["runtimeStatus"])
+    return str(app.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"])
 
 
 def test_a_cross_site_text_plain_post_does_not_terminate(app: LocalHost) -> None:
@@ -70,7 +71,7 @@ def test_a_cross_site_text_plain_post_does_not_terminate(app: LocalHost) -> None
         "Content-Type": "text/plain", "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert reply.status == 403
     assert "evil.example" in reply.json()["error"]
-    direct = app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/terminate",
+    direct = app.post(f"{DURABLE_API}/instances/{instance_id}/terminate",
                       headers={"Origin": "https://evil.example"})
     assert direct.status == 403
     assert status_of(app, instance_id) == "Running"
@@ -85,7 +86,7 @@ def test_sec_fetch_site_cross_site_without_origin_is_refused(app: LocalHost) -> 
 
 def test_a_page_of_another_local_port_is_another_origin(app: LocalHost) -> None:
     instance_id = running_instance(app)
-    reply = app.delete(f"/runtime/webhooks/durabletask/instances/{instance_id}",
+    reply = app.delete(f"{DURABLE_API}/instances/{instance_id}",
                        headers={"Origin": "http://127.0.0.1:1"})
     assert reply.status == 403
     assert status_of(app, instance_id) == "Running"
@@ -101,7 +102,7 @@ def test_same_origin_and_listed_origins_may_act(app: LocalHost) -> None:
 
 def test_a_foreign_host_header_is_refused_even_for_reads(app: LocalHost) -> None:
     for method in ("GET", "POST"):
-        reply = app.request(method, "/runtime/webhooks/durabletask/instances",
+        reply = app.request(method, f"{DURABLE_API}/instances",
                             headers={"Host": f"attacker.example:{app.port}"})
         assert reply.status == 403, method
         assert "attacker.example" in reply.json()["error"]
@@ -109,7 +110,7 @@ def test_a_foreign_host_header_is_refused_even_for_reads(app: LocalHost) -> None
 
 def test_localhost_and_allowed_host_names_are_served(app: LocalHost) -> None:
     for name in (f"localhost:{app.port}", f"{FORWARDED_NAME}:443", f"127.0.0.1:{app.port}"):
-        reply = app.get("/runtime/webhooks/durabletask/instances?top=1", headers={"Host": name})
+        reply = app.get(f"{DURABLE_API}/instances?top=1", headers={"Host": name})
         assert reply.status == 200, name
 
 
@@ -122,7 +123,7 @@ def test_task_hub_deletion_needs_testing_mode(azurite: Any, tmp_path_factory: py
         assert reply.status == 403
         assert "--testing" in reply.json()["error"]
         assert host.get("/admin/host/taskhubs/DurableFunctionsHub").json()["instances"] >= 1
-        assert host.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").status == 200
+        assert host.get(f"{DURABLE_API}/instances/{instance_id}").status == 200
 
 
 def test_listed_origins_get_cors_headers_and_preflights_as_under_func_start(app: LocalHost) -> None:

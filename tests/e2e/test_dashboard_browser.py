@@ -16,6 +16,9 @@ from _dashboard import chromium, dashboard
 from azure.data.tables import TableServiceClient
 from playwright.sync_api import expect
 
+from durable_local.testing import eventually
+from durable_local.vocabulary import DURABLE_API
+
 PAGE_PREFIX = "page-"
 EVIL_ID = 'evil-<script>window.__pwned=1<img src=x onerror="window.__pwned=2">'
 EVIL_INPUT = {"html": '<script>window.__pwned=3</script><img src=x onerror="window.__pwned=4">'}
@@ -159,7 +162,7 @@ def test_instance_view_shows_the_timeline_and_history(page, board, app):
     assert "Hello Tokyo!" in page.locator("section.history").inner_text()
     assert '"Hello London!"' in page.locator("section.payload", has_text="Output").inner_text()
     page.get_by_text("Management URLs").click()
-    assert f"/runtime/webhooks/durabletask/instances/{instance_id}" in page.locator(".urls-list").inner_text()
+    assert f"{DURABLE_API}/instances/{instance_id}" in page.locator(".urls-list").inner_text()
 
 
 def test_html_and_script_in_instance_data_display_as_text(page, board):
@@ -198,7 +201,7 @@ def test_terminate_asks_for_confirmation_naming_the_instance(page, board, app):
     assert "Terminated" in confirm.inner_text()
     confirm.get_by_role("button", name="Cancel").click()
     assert page.locator("form.confirm").count() == 0
-    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    assert app.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
     page.get_by_role("button", name="Terminate…").click()
     page.get_by_label("Reason").fill("no longer needed")
     page.locator("#confirm-action").click()
@@ -217,7 +220,7 @@ def test_raise_the_approval_event_validating_its_json_first(page, board, app):
     page.get_by_label("Event data (JSON)").fill("{approved: true")
     page.locator("#confirm-action").click()
     assert "Not valid JSON" in page.locator("form.confirm .json-error").inner_text()
-    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    assert app.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
     page.get_by_label("Event data (JSON)").fill('{"approved": true}')
     page.locator("#confirm-action").click()
     assert "event sent" in page.locator("#action-result").inner_text()
@@ -229,14 +232,13 @@ def test_rewind_the_failed_order_after_fixing_its_config_row(page, board, app, a
     warehouse = unique("east").replace("-", "")
     order = {"orderId": unique("order"), "warehouse": warehouse}
     instance_id = start(app, "OrderFulfillment", order, unique("fulfil"))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # until it waits for the approval
-        reply = app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/raiseEvent/ApprovalEvent",
-                         {"approvedBy": "alice"})
-        history = app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}?showHistory=true").json()
-        if reply.status == 202 and any(e["EventType"] == "EventRaised" for e in history.get("historyEvents") or []):
-            break
-        time.sleep(0.1)
+
+    def approval_recorded() -> bool:  # raised again until the orchestration waits for it and records it
+        reply = app.post(f"{DURABLE_API}/instances/{instance_id}/raiseEvent/ApprovalEvent", {"approvedBy": "alice"})
+        history = app.get(f"{DURABLE_API}/instances/{instance_id}?showHistory=true").json()
+        return reply.status == 202 and any(e["EventType"] == "EventRaised" for e in history.get("historyEvents") or [])
+
+    eventually(approval_recorded, timeout=90, interval=0.1, message=f"the approval event recorded in {instance_id}")
     assert app.wait_for_status(instance_id)["runtimeStatus"] == "Failed"
     open_instance(page, board, instance_id)
     failure = page.locator("section.failure .message").inner_text()
@@ -271,7 +273,7 @@ def test_bulk_purge_dry_run_then_run_with_progress(page, board, app):
     expect(page.locator("#bulk-plan h3")).to_contain_text("finished", timeout=30000)
     assert page.locator("#bulk-progress").get_attribute("value") == "60"
     assert page.locator(".ok-count").inner_text() == "60 done"
-    left = app.get(f"/runtime/webhooks/durabletask/instances?instanceIdPrefix={prefix}").json()
+    left = app.get(f"{DURABLE_API}/instances?instanceIdPrefix={prefix}").json()
     assert sorted(i["instanceId"] for i in left) == [f"{prefix}late"] + [f"{prefix}run{i}" for i in range(3)]
 
 
@@ -291,8 +293,8 @@ def test_read_only_shows_no_actions_and_refuses_them(browser, app):
         assert status == 403
         context.close()
         assert "refused" in ro.log()
-    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").json()["runtimeStatus"] == "Running"
-    app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/terminate")
+    assert app.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"] == "Running"
+    app.post(f"{DURABLE_API}/instances/{instance_id}/terminate")
 
 
 def test_narrow_screen_keeps_the_list_usable(browser, board, app):
@@ -328,5 +330,5 @@ def test_actions_work_from_the_keyboard(page, board, app):
     page.keyboard.press("Tab")  # to the confirm button
     page.keyboard.press("Enter")
     expect(page.locator("#runtime-status")).to_have_text("Suspended", timeout=20000)
-    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").json()["runtimeStatus"] == "Suspended"
-    app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/terminate")
+    assert app.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"] == "Suspended"
+    app.post(f"{DURABLE_API}/instances/{instance_id}/terminate")

@@ -11,6 +11,8 @@ import pytest
 from _app import app_host, start, unique
 from _dashboard import dashboard, get, post
 
+from durable_local.vocabulary import DURABLE_API
+
 KEY = "s3cret-system-key-for-the-test"
 
 
@@ -43,7 +45,7 @@ def running_approval(app) -> str:
 
 
 def runtime_status(app, instance_id: str) -> str:
-    return app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").json()["runtimeStatus"]
+    return app.get(f"{DURABLE_API}/instances/{instance_id}").json()["runtimeStatus"]
 
 
 def test_without_the_token_nothing_is_shown(board):
@@ -62,7 +64,7 @@ def test_the_token_gives_a_session_and_the_key_never_reaches_the_browser(board, 
         assert KEY.encode() not in reply.body
     page = get(f"{board.origin}/instance/{instance_id}", headers=headers).body.decode()
     assert "code=SYSTEM-KEY" in page
-    app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/terminate")
+    app.post(f"{DURABLE_API}/instances/{instance_id}/terminate")
 
 
 def test_a_foreign_host_header_is_refused(board):
@@ -100,7 +102,7 @@ def test_bad_action_input_is_refused_before_anything_is_sent(board, app):
     assert runtime_status(app, instance_id) == "Running"
     missing = post(f"{board.origin}/instance/{unique('nobody')}/action/terminate", headers=headers)
     assert missing.status == 200 and b"refused: HTTP 404" in missing.body
-    app.post(f"/runtime/webhooks/durabletask/instances/{instance_id}/terminate")
+    app.post(f"{DURABLE_API}/instances/{instance_id}/terminate")
 
 
 def test_a_bulk_run_acts_only_on_its_dry_run_and_runs_once(board, app):
@@ -126,7 +128,7 @@ def test_a_bulk_run_acts_only_on_its_dry_run_and_runs_once(board, app):
             break
         time.sleep(0.05)
     assert b"5 done" in job.body
-    assert app.get(f"/runtime/webhooks/durabletask/instances?instanceIdPrefix={prefix}").json() == []
+    assert app.get(f"{DURABLE_API}/instances?instanceIdPrefix={prefix}").json() == []
     assert "bulk purge finished" in board.log()
 
 
@@ -169,7 +171,7 @@ def test_restart_and_purge_of_a_finished_instance(board, app):
     app.wait_for_status(instance_id, {"Completed"})
     purged = post(f"{base}/purge", headers=headers)
     assert purged.status == 200 and b"purged instance" in purged.body
-    assert app.get(f"/runtime/webhooks/durabletask/instances/{instance_id}").status == 404
+    assert app.get(f"{DURABLE_API}/instances/{instance_id}").status == 404
     again = post(f"{base}/purge", headers=headers)
     assert again.status == 200 and b"refused: HTTP 404" in again.body
     assert f"purge '{instance_id}': ok" in board.log()

@@ -3,11 +3,14 @@
 By default the suite runs against the local host serving tests/apps/core_app. Set
 `DURABLE_CONFORMANCE_BASE_URL` (e.g. `http://localhost:7071` for `func start` in tests/apps/core_app, or
 `https://<app>.azurewebsites.net` for that app deployed) and, for Azure, `DURABLE_CONFORMANCE_KEY` (the
-`durabletask_extension` system key) to run it against another host; the tests that seed instances through the
-local host's testing endpoint are then skipped, with that reason.
+`durabletask_extension` system key) to run it against another host. Every test that needs only the Durable HTTP
+API runs there too; the others are skipped with the local-host feature they need named (seeding instances with a
+chosen state, created time or history through /admin/host/seed; the local host's own task-hub rule).
 
-Instances in every runtime status are seeded through the testing API; each cell of the state x operation
-matrix gets its own instance, so the operations do not interfere. The status codes are those of the
+Each cell of the state x operation matrix gets its own instance, so the operations do not interfere: Running,
+Suspended, Completed, Failed and Terminated instances are real orchestrations of core_app driven there through
+the HTTP API (`instance_in`); Pending, ContinuedAsNew and Canceled ones, which no orchestration holds still, are
+seeded through the local host's testing endpoint. The status codes are those of the
 extension's HttpApiHandler (https://github.com/Azure/azure-functions-durable-extension/blob/dev/src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs),
 which differ from the documentation in places.
 """
@@ -82,6 +85,33 @@ def seed(host: LocalHost, status: str, **fields: Any) -> str:
     return instance_id
 
 
+# The states a real orchestration of core_app reaches and stays in, driven through the HTTP API alone.
+LIVE_STATES = {"Running": "Waiter", "Suspended": "Waiter", "Terminated": "Waiter", "Completed": "Hello",
+               "Failed": "Boom"}
+
+
+def instance_in(client: DurableHttpClient, local_host: LocalHost | None, state: str) -> str:
+    """A new instance in `state`: a real orchestration where one stays in it, else seeded (local host only)."""
+    if state not in LIVE_STATES:
+        if local_host is None:
+            pytest.skip(f"needs a {state} instance, which only the local host's testing endpoint (/admin/host/seed) "
+                        f"holds still; {REMOTE_BASE_URL} does not have it")
+        return seed(local_host, state)
+    instance_id = f"{state.lower()}-{uuid.uuid4().hex[:8]}"
+    started = client.start(LIVE_STATES[state], instance_id=instance_id)
+    assert started.status == 202, started.body
+    if state in ("Completed", "Failed"):
+        assert client.wait_for_status(instance_id)["runtimeStatus"] == state
+        return instance_id
+    client.wait_for_status(instance_id, {"Running"})
+    if state == "Suspended":
+        assert client.suspend(instance_id, "conformance").status == 202
+    elif state == "Terminated":
+        assert client.terminate(instance_id, "conformance").status == 202
+    client.wait_for_status(instance_id, {state})
+    return instance_id
+
+
 def call(client: DurableHttpClient, operation: str, instance_id: str) -> Any:
     if operation == "get":
         return client.status(instance_id)
@@ -97,11 +127,8 @@ def test_state_by_operation_matrix(client: DurableHttpClient, local_host: LocalH
                                    operation: str) -> None:
     if state == "not found":
         instance_id = f"missing-instance-{uuid.uuid4().hex[:8]}"
-    elif local_host is None:
-        pytest.skip(f"seeds a {state} instance through the local host's testing endpoint (/admin/host/seed), "
-                    f"which {REMOTE_BASE_URL} does not have")
     else:
-        instance_id = seed(local_host, state)
+        instance_id = instance_in(client, local_host, state)
     expected = MATRIX[state][OPERATIONS.index(operation)]
     reply = call(client, operation, instance_id)
     assert reply.status == expected, reply.body
@@ -112,19 +139,23 @@ def test_state_by_operation_matrix(client: DurableHttpClient, local_host: LocalH
         assert reply.json()["ExceptionMessage"]
 
 
-def test_running_status_carries_location_and_retry_after_5(host: LocalHost) -> None:
-    instance_id = seed(host, "Running")
-    reply = host.get(f"{DURABLE_API}/instances/{instance_id}?showInput=false")
+def test_running_status_carries_location_and_retry_after_5(client: DurableHttpClient,
+                                                           local_host: LocalHost | None) -> None:
+    instance_id = instance_in(client, local_host, "Running")
+    reply = client.status(instance_id, showInput=False)
     assert reply.status == 202
-    assert reply.header("Location") == host.url(f"{DURABLE_API}/instances/{instance_id}?showInput=false")
+    assert reply.header("Location") == client.api_url(f"instances/{instance_id}", showInput=False)
     assert reply.header("Retry-After") == "5"
+    client.terminate(instance_id, "conformance test done")
 
 
-def test_failed_is_500_only_with_return_internal_server_error_on_failure(host: LocalHost) -> None:
-    instance_id = seed(host, "Failed", output="it broke")
-    assert host.get(f"{DURABLE_API}/instances/{instance_id}").status == 200
-    flagged = host.get(f"{DURABLE_API}/instances/{instance_id}?returnInternalServerErrorOnFailure=true")
-    assert flagged.status == 500 and flagged.json()["output"] == "it broke"
+def test_failed_is_500_only_with_return_internal_server_error_on_failure(client: DurableHttpClient,
+                                                                         local_host: LocalHost | None) -> None:
+    instance_id = instance_in(client, local_host, "Failed")
+    plain = client.status(instance_id)
+    assert plain.status == 200 and "kaboom" in str(plain.json()["output"])
+    flagged = client.status(instance_id, returnInternalServerErrorOnFailure=True)
+    assert flagged.status == 500 and flagged.json()["output"] == plain.json()["output"]
 
 
 def test_status_payload_shape_and_whole_second_dates(host: LocalHost) -> None:
@@ -211,10 +242,10 @@ def test_purge_by_filter_rules(host: LocalHost) -> None:
     assert host.delete(f"{DURABLE_API}/instances?{window}").status == 404  # nothing left to match
 
 
-def test_purge_removes_history_and_the_instance(host: LocalHost) -> None:
-    instance_id = seed(host, "Completed")
-    assert host.delete(f"{DURABLE_API}/instances/{instance_id}").json() == {"instancesDeleted": 1}
-    assert host.get(f"{DURABLE_API}/instances/{instance_id}?showHistory=true").status == 404
+def test_purge_removes_history_and_the_instance(client: DurableHttpClient, local_host: LocalHost | None) -> None:
+    instance_id = instance_in(client, local_host, "Completed")
+    assert client.purge(instance_id).json() == {"instancesDeleted": 1}
+    assert client.status(instance_id, showHistory=True).status == 404
 
 
 def test_restart_with_new_and_same_instance_ids(client: DurableHttpClient) -> None:
@@ -244,18 +275,20 @@ def test_start_with_timeout_waits_for_the_output(client: DurableHttpClient) -> N
     assert bad.status == 400
 
 
-def test_raise_event_checks_state_before_content_type(host: LocalHost) -> None:
-    completed = seed(host, "Completed")
-    assert host.post(f"{DURABLE_API}/instances/{completed}/raiseEvent/Go", raw=b"x",
-                     headers={"Content-Type": "text/plain"}).status == 410
-    running = seed(host, "Running")
-    wrong_type = host.post(f"{DURABLE_API}/instances/{running}/raiseEvent/Go", raw=b"1",
-                           headers={"Content-Type": "text/plain"})
+def test_raise_event_checks_state_before_content_type(client: DurableHttpClient,
+                                                      local_host: LocalHost | None) -> None:
+    completed = instance_in(client, local_host, "Completed")
+    assert client.request("POST", f"{client.api_path}/instances/{completed}/raiseEvent/Go", raw=b"x",
+                          headers={"Content-Type": "text/plain"}).status == 410
+    running = instance_in(client, local_host, "Running")
+    wrong_type = client.request("POST", f"{client.api_path}/instances/{running}/raiseEvent/Go", raw=b"1",
+                                headers={"Content-Type": "text/plain"})
     assert wrong_type.status == 400
     assert wrong_type.json()["Message"] == "Only application/json request content is supported"
-    bad_json = host.post(f"{DURABLE_API}/instances/{running}/raiseEvent/Go", raw=b"{",
-                         headers={"Content-Type": "application/json; charset=utf-8"})
+    bad_json = client.request("POST", f"{client.api_path}/instances/{running}/raiseEvent/Go", raw=b"{",
+                              headers={"Content-Type": "application/json; charset=utf-8"})
     assert bad_json.status == 400 and bad_json.json()["Message"] == "Invalid JSON content"
+    client.terminate(running, "conformance test done")
 
 
 def test_rewind_is_refused_for_instances_with_durable_timers(host: LocalHost) -> None:
@@ -271,11 +304,17 @@ def test_rewind_is_refused_for_instances_with_durable_timers(host: LocalHost) ->
     assert reply.status == 500 and "durable timers" in reply.json()["ExceptionMessage"]
 
 
-def test_legacy_prefix_and_case_insensitive_webhook_path(host: LocalHost) -> None:
+def test_case_insensitive_webhook_path_and_unknown_routes(client: DurableHttpClient,
+                                                         local_host: LocalHost | None) -> None:
+    instance_id = instance_in(client, local_host, "Completed")
+    assert client.request("GET", f"/runtime/webhooks/durableTask/instances/{instance_id}").status == 200
+    assert client.request("GET", f"{DURABLE_API}/nothing/here").status == 404
+
+
+def test_legacy_prefix(host: LocalHost) -> None:
+    """The Functions 1.x prefix, which the local host serves too (a Functions 4.x host may not: local only)."""
     instance_id = seed(host, "Completed")
     assert host.get(f"/admin/extensions/DurableTaskExtension/instances/{instance_id}").status == 200
-    assert host.get(f"/runtime/webhooks/durableTask/instances/{instance_id}").status == 200
-    assert host.get(f"{DURABLE_API}/nothing/here").status == 404
 
 
 def test_every_sdk_client_method_from_an_http_function(host: LocalHost) -> None:

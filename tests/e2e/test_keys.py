@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from _app import APP_DIR, app_settings
 from _cli import Cli
+from _dashboard import dashboard
+from _dashboard import get as dashboard_get
 
 from durable_local.testing import DURABLE_API, LocalHost, eventually, free_port, http_request
 
@@ -103,10 +105,27 @@ def test_an_admin_route_needs_the_master_key(keyed: LocalHost) -> None:
 
 def test_admin_endpoints_need_the_master_key(keyed: LocalHost) -> None:
     keys = keys_of(keyed)
-    assert get(keyed, "/admin/host/status").status == 401
-    assert get(keyed, f"/admin/host/status?code={keys.durable_system_key}").status == 401
-    assert get(keyed, "/admin/host/status", **{"x-functions-key": keys.master}).status == 200
-    assert http_request("POST", keyed.url("/admin/functions/Greet"), {"input": '"x"'}).status == 401
+    run_now = keyed.url("/admin/functions/Greet")
+    assert http_request("POST", run_now, {"input": '"x"'}).status == 401
+    assert http_request("POST", run_now, {"input": '"x"'}, headers={"x-functions-key": keys.durable_system_key}
+                        ).status == 401
+    assert http_request("POST", run_now, {"input": '"x"'}, headers={"x-functions-key": keys.master}).status == 202
+    hub = keyed.url("/admin/host/taskhubs/NoSuchHub")
+    assert http_request("DELETE", hub, headers={"x-functions-key": keys.durable_system_key}).status == 401
+
+
+def test_the_local_hosts_durable_data_endpoints_take_the_system_key_too(keyed: LocalHost) -> None:
+    keys = keys_of(keyed)
+    for path in ("/admin/host/status", "/admin/host/instances?name=Greeter", "/admin/host/counts",
+                 "/admin/host/taskhubs/AuthLevelsHub"):
+        assert get(keyed, path).status == 401, path
+        assert get(keyed, path, **{"x-functions-key": keys.function_keys["default"]}).status == 401, path
+        assert get(keyed, path, **{"x-functions-key": keys.durable_system_key}).status == 200, path
+        assert get(keyed, path, **{"x-functions-key": keys.master}).status == 200, path
+    purge = keyed.url("/admin/host/purge-instances")
+    assert http_request("POST", purge, {"instanceIds": []}).status == 401
+    assert http_request("POST", purge, {"instanceIds": []},
+                        headers={"x-functions-key": keys.durable_system_key}).status == 200
 
 
 # -- the Durable HTTP API ----------------------------------------------------------------------------------
@@ -170,6 +189,19 @@ def test_keys_are_not_logged_in_full(keyed: LocalHost) -> None:
     keys = keys_of(keyed)
     for value in [keys.master, keys.durable_system_key, *keys.function_keys.values()]:
         assert value not in log
+
+
+def test_the_dashboard_sends_the_key_it_is_given(keyed: LocalHost) -> None:
+    keys = keys_of(keyed)
+    instance_id = keyed.client.start_new("Greeter")
+    keyed.wait_for_status(instance_id)
+    with dashboard(keyed.base_url, "--code", keys.durable_system_key, cwd=str(APP)) as board:
+        cookie = {"Cookie": (dashboard_get(board.url).header("Set-Cookie") or "").split(";", 1)[0]}
+        summary = dashboard_get(f"{board.origin}/instances/summary?name=Greeter", headers=cookie)
+        assert summary.status == 200 and b"counted by local host" in summary.body, summary.body
+        page = dashboard_get(f"{board.origin}/instance/{instance_id}", headers=cookie)
+        assert page.status == 200 and b"Hello World!" in page.body
+        assert keys.durable_system_key.encode() not in page.body
 
 
 def test_task_hub_deletion_takes_the_master_key_instead_of_testing(keyed: LocalHost) -> None:

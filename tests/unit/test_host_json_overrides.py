@@ -116,3 +116,11 @@ def test_the_cli_names_the_overridden_task_hub_as_the_host_does(tmp_path: Path) 
     assert AppSettings(folder, {}).task_hub(None) == "FromValues"
     environ = {"AzureFunctionsJobHost__extensions__durableTask__hubName": "Env"}
     assert AppSettings(folder, environ).task_hub(None) == "Env"
+
+
+def test_a_function_timeout_override_that_is_not_a_time_span_is_refused(tmp_path: Path) -> None:
+    folder = app_folder(tmp_path, {"AzureFunctionsJobHost__functionTimeout": "ten minutes"})
+    with pytest.raises(ConfigError, match="AzureFunctionsJobHost__functionTimeout must be a time span"):
+        AppConfig.load(folder, {}).check_function_timeout()
+    AppConfig.load(app_folder(tmp_path, {"AzureFunctionsJobHost__functionTimeout": "00:10:00"}),
+                   {}).check_function_timeout()

@@ -45,6 +45,72 @@ class Summary:
     def max_bucket(self) -> int:
         return max((b.count for b in self.buckets), default=0)
 
+    def bars(self) -> list[HistogramBar]:
+        """The histogram's bars, laid out on the panel's SVG (`histogram_bars`)."""
+        return histogram_bars(self.buckets)
+
+    @property
+    def range_text(self) -> str:
+        """The caption's time range: `from A to B`, or the one bucket's start when there is only one."""
+        if not self.buckets:
+            return ""
+        first = time_label(self.buckets[0].start, self.bucket_size)
+        if len(self.buckets) == 1:
+            return f"all in the {format_span_words(self.bucket_size)} from {first} UTC"
+        return f"{first} to {time_label(self.buckets[-1].start, self.bucket_size)} UTC"
+
+
+HISTOGRAM_WIDTH = 600.0
+HISTOGRAM_HEIGHT = 80.0
+HISTOGRAM_BASELINE = 85.0
+MIN_SLOTS = 12  # a bar is at most 1/12 of the width: one or two buckets are bars, not a filled panel
+
+
+@dataclass
+class HistogramBar:
+    """One bar of the created-time histogram on the SVG: position, size and the bucket it shows."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    bucket: Bucket
+
+
+def histogram_bars(buckets: list[Bucket], *, width: float = HISTOGRAM_WIDTH, height: float = HISTOGRAM_HEIGHT,
+                   baseline: float = HISTOGRAM_BASELINE) -> list[HistogramBar]:
+    """Bars scaled to the tallest bucket, one slot each; with fewer buckets than `MIN_SLOTS` the slots keep the
+    width of `MIN_SLOTS` slots and are centred, so a single bucket is one bar in the middle."""
+    if not buckets:
+        return []
+    tallest = max(b.count for b in buckets) or 1
+    slot = width / max(len(buckets), MIN_SLOTS)
+    left = (width - slot * len(buckets)) / 2
+    bars = []
+    for index, bucket in enumerate(buckets):
+        bar_height = height * bucket.count / tallest
+        bars.append(HistogramBar(left + index * slot, baseline - bar_height, max(slot - 1, 1.0), bar_height, bucket))
+    return bars
+
+
+def time_label(value: datetime, size: timedelta) -> str:
+    """A bucket's start, as precise as the bucket size needs (seconds only for buckets under a minute)."""
+    if size < timedelta(minutes=1):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if size < timedelta(days=1):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.strftime("%Y-%m-%d")
+
+
+def format_span_words(size: timedelta) -> str:
+    """A bucket size in words, singular for one unit: `second`, `10 minutes`, `day`."""
+    seconds = int(size.total_seconds())
+    for unit, length in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= length and seconds % length == 0:
+            count = seconds // length
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds} seconds"
+
 
 def choose_bucket_size(start: datetime, end: datetime) -> timedelta:
     """The finest bucket size that cuts [start, end] into at most MAX_BUCKETS buckets."""

@@ -71,11 +71,19 @@ class Timeline:
 
     @property
     def ticks(self) -> list[tuple[float, str]]:
-        """Four evenly spaced time labels along the axis (x position, text)."""
+        """Up to four evenly spaced time labels along the axis (x position, text), each shown once: on a short
+        timeline several quarters round to the same text (`+0 ms`), or to the total written at the axis's end."""
         if self.start is None or self.end is None:
             return []
         span = (self.end - self.start).total_seconds()
-        return [(LABEL_WIDTH + CHART_WIDTH * i / 4, "+" + format_duration(span * i / 4)) for i in range(4)]
+        shown = {self.total_text}
+        ticks: list[tuple[float, str]] = []
+        for quarter in range(4):
+            label = "+" + format_duration(span * quarter / 4)
+            if label not in shown:
+                shown.add(label)
+                ticks.append((LABEL_WIDTH + CHART_WIDTH * quarter / 4, label))
+        return ticks
 
 
 def parse_time(text: Any) -> datetime | None:

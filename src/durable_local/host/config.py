@@ -120,6 +120,15 @@ class AppConfig:
                      ", ".join(sorted(self.host.overridden.values(), key=str.lower)))
         self.report_storage_provider()
         self.check_extension_bundle()
+        self.check_function_timeout()
+
+    def check_function_timeout(self) -> None:
+        """`functionTimeout` must be a TimeSpan (the host binds it at start and stops when it cannot); the
+        local host does not enforce it."""
+        try:
+            self.host.timespan("functionTimeout")
+        except HostJsonError as error:
+            raise ConfigError(str(error)) from error
 
     def check_extension_bundle(self) -> None:
         """`extensionBundle` as a Python v2 Durable app needs it (`extension_bundle`): warnings are logged, an

@@ -143,7 +143,8 @@ class HostKeys:
             master = master.get("value")
         if master is not None and (not isinstance(master, str) or not master):
             raise KeysFileError(f"{source}: 'masterKey' must be a key value or {{\"name\", \"value\"}}")
-        functions = data.get("functions") or {}
+        functions = data.get("functions")
+        functions = {} if functions is None else functions
         if not isinstance(functions, dict):
             raise KeysFileError(f"{source}: 'functions' must map function names to lists of keys")
         return cls(master=master or "",

@@ -21,7 +21,8 @@ size rules.
 Authorization levels are not enforced, as under `func start`, unless the host has keys (`--enforce-keys`,
 `durable_local.host.keys`): then an HTTP trigger needs its `authLevel` (a key of the function, a host key or
 the master key for `function`; the master key for `admin`), the Durable HTTP API the `durabletask_extension`
-system key or the master key, and `/admin/...` the master key; anything less is a 401 with no body.
+system key or the master key, and `/admin/...` the master key (the local host's Durable data reads and list
+purge take the system key too: `_admin_requirement`); anything less is a 401 with no body.
 Function results follow the worker's rules:
 an `HttpResponse` or a `str` (200); anything else, or an exception, is a 500.
 """
@@ -58,6 +59,22 @@ log = logging.getLogger(__name__)
 
 API_PREFIXES = (DURABLE_API.lower(), LEGACY_DURABLE_API.lower())  # matched case-insensitively
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+def _admin_requirement(method: str, path: str) -> tuple[AuthLevel, str | None]:
+    """The key an `/admin/{path}` request needs when keys are enforced.
+
+    The master key, as for the real host's admin API, except for the local host's reads and list purge of
+    Durable data (`host/status`, `host/instances...`, `host/counts`, `GET host/taskhubs/{hub}`,
+    `host/purge-instances`): they extend the Durable HTTP API, so the `durabletask_extension` system key opens
+    them too, and the CLI and dashboard keep them with the key they are given for instances."""
+    if path.startswith("host/"):
+        rest = path[len("host/"):]
+        durable_data = (rest in ("status", "counts", instance_purge.PATH) or rest == "instances"
+                        or rest.startswith("instances/") or (rest.startswith("taskhubs/") and method == "GET"))
+        if durable_data:
+            return AuthLevel.SYSTEM, DURABLE_SYSTEM_KEY_NAME
+    return AuthLevel.ADMIN, None
 
 
 def unauthorized() -> web.Response:
@@ -102,8 +119,10 @@ class HostServer:
                 if not self.authorized(request, AuthLevel.SYSTEM, key_name=DURABLE_SYSTEM_KEY_NAME):
                     return unauthorized()
                 return await self.api.handle(request, path[len(prefix):])
-        if lowered.startswith("/admin/") and not self.authorized(request, AuthLevel.ADMIN):
-            return unauthorized()
+        if lowered.startswith("/admin/"):
+            required, key_name = _admin_requirement(request.method, lowered[len("/admin/"):].strip("/"))
+            if not self.authorized(request, required, key_name=key_name):
+                return unauthorized()
         if lowered.startswith("/admin/functions/"):
             return await self.run_function(request, unquote(path[len("/admin/functions/"):]))
         if lowered.startswith("/admin/host/"):
