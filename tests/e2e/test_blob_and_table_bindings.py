@@ -229,3 +229,20 @@ def test_a_blob_whose_function_keeps_failing_goes_to_the_poison_queue(host: Loca
                       "ContainerName": "broken", "BlobName": "bad.bin", "ETag": etag}]
     [receipt] = _receipts(blobs, "on_broken", "broken", "bad.bin")
     assert receipt == {"DequeueCount": "2"}  # two attempts (poisonBlobThreshold 2), then completed
+
+
+def test_a_blob_triggered_function_runs_by_hand_on_the_blob_it_is_given(host: LocalHost,
+                                                                         blobs: BlobServiceClient) -> None:
+    _put(blobs, "uploads", "manual.txt", b"by hand")
+    eventually(lambda: len(_fired(blobs, "manual")) == 1, timeout=60, interval=0.2, message="manual.txt fired")
+    assert host.run_function("on_upload", "uploads/manual.txt").status == 202
+    eventually(lambda: len(_fired(blobs, "manual")) == 2, timeout=60, interval=0.2, message="a run by hand")
+    assert [r["content"] for r in _fired(blobs, "manual")] == ["by hand", "by hand"]
+
+
+@pytest.mark.parametrize("given", ["other/manual.txt", "uploads/manual.csv", None])
+def test_running_a_blob_trigger_by_hand_on_a_blob_outside_its_pattern_is_refused(host: LocalHost,
+                                                                                  given: str | None) -> None:
+    reply = host.run_function("on_upload", given)
+    assert reply.status == 400
+    assert "error" in reply.json()

@@ -22,6 +22,8 @@ Followed: azure-webjobs-sdk's blob trigger (Microsoft.Azure.WebJobs.Extensions.S
   a message `{"Type": "BlobTrigger", "FunctionId", "BlobType", "ContainerName", "BlobName", "ETag"}` goes to queue
   `webjobs-blobtrigger-poison` and the receipt is completed (the blob does not fire again until it changes). The
   attempt count is kept in the receipt's metadata (`DequeueCount`), so it survives a restart.
+- `POST /admin/functions/{name}` with `{"input": "container/blob"}` runs the function once on that blob (as
+  the Functions host's admin invocation takes the blob path), without receipts.
 - The function gets a `func.InputStream` (azure.functions' `BlobConverter`) with the trigger metadata the host
   sends: `BlobTrigger` (`container/blob`), `Uri`, `Properties` (`ContentLength`, `Length`, `ETag`...),
   `Metadata`.
@@ -282,3 +284,39 @@ def _check_host_json(host_json: HostJson) -> None:
 
 
 register("blobTrigger", BindingType("blob", listen=_listen, check=check_binding, check_host_json=_check_host_json))
+
+
+def by_hand_problem(info: FunctionInfo, text: Any) -> str | None:
+    """Why `POST /admin/functions/{name}` cannot run blob-triggered `info` with input `text` (the blob's path
+    `container/blob`, as the Functions host takes it), or None."""
+    if not isinstance(text, str) or not text.strip("/"):
+        return "A blob-triggered function needs the blob's path (container/blob) in 'input'."
+    path = resolve_setting_references(str(info.trigger.get("path") or ""), os.environ)
+    container, _, pattern = path.strip("/").partition("/")
+    given_container, _, blob = text.strip("/").partition("/")
+    if given_container != container or expressions.match(pattern, blob) is None:
+        return f"The blob '{text}' does not match the trigger path '{path}' of function '{info.name}'."
+    return None
+
+
+async def run_by_hand(functions: Any, info: FunctionInfo, text: str) -> bool:
+    """Run a blob-triggered function once on blob `text` (checked by `by_hand_problem`), through its listener,
+    without receipts (a run by hand does not stop the blob from firing); False when the blob does not exist."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    listener = next((item for item in getattr(functions, "listeners", [])
+                     if isinstance(item, BlobTriggerListener) and item.info.name == info.name), None)
+    if listener is None:
+        log.error("Function '%s' has no running blob trigger listener", info.name)
+        return False
+    blob_name = text.strip("/").partition("/")[2]
+    captured = expressions.match(listener.pattern, blob_name) or {}
+    client = listener.service.get_blob_client(listener.container, blob_name)
+    try:
+        download = await client.download_blob()
+        content: bytes = await download.readall()
+    except ResourceNotFoundError:
+        log.error("Executed 'Functions.%s' (Failed): the blob '%s' does not exist", info.name, text)
+        return False
+    call, data = listener.trigger_of(client.url, download.properties, download.properties, content, captured)
+    return (await listener.runner.invoke(info.name, call, data)).ok
