@@ -21,6 +21,11 @@ def test_a_blob_path_must_name_a_container_and_a_blob() -> None:
         blobs.check_binding({"path": "c/{name"})
 
 
+def test_a_blob_path_naming_a_missing_app_setting_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="NO_SUCH_OUTBOX_SETTING"):
+        blobs.check_binding({"path": "%NO_SUCH_OUTBOX_SETTING%/{name}"})
+
+
 @pytest.mark.parametrize("binding, message", [
     ({"path": "c/{name}", "source": "EventGrid"}, "EventGrid"),
     ({"path": "{container}/x"}, "fixed container"),
@@ -30,6 +35,11 @@ def test_a_blob_path_must_name_a_container_and_a_blob() -> None:
 def test_blob_trigger_bindings_the_local_host_cannot_poll_are_refused(binding: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         blob_trigger.check_binding(binding)
+
+
+def test_a_blob_trigger_path_naming_a_missing_app_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="NO_SUCH_CONTAINER_SETTING"):
+        blob_trigger.check_binding({"path": "%NO_SUCH_CONTAINER_SETTING%/{name}"})
 
 
 def test_a_polling_blob_trigger_binding_is_accepted() -> None:

@@ -98,7 +98,7 @@ def check_binding(binding: dict[str, Any]) -> None:
     if source_name and source_name.lower() != "logsandcontainerscan":
         raise ValueError(f"the blob trigger source '{source_name}' is not supported by the local host (it polls: "
                          "LogsAndContainerScan)")
-    path = str(binding.get("path") or "")
+    path = resolve_setting_references(str(binding.get("path") or ""), os.environ)  # a missing %Setting% is an error
     container, _, pattern = path.strip("/").partition("/")
     if not container or not pattern or "{" in container:
         raise ValueError(f"the blob trigger path '{path}' must be 'container/blob-pattern' with a fixed container")

@@ -16,12 +16,14 @@ converts with azure.functions' `BlobConverter` (a `func.InputStream` in, `str`/`
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from durable_local.host.storage_bindings import expressions
 from durable_local.host.storage_bindings.connections import connection_name
 from durable_local.host.storage_bindings.invocation import WireDatum, bytes_datum, datum_bytes, string_datum
 from durable_local.host.storage_bindings.registry import BindingContext, BindingType, register
+from durable_local.vocabulary import resolve_setting_references
 
 
 def split_path(path: str) -> tuple[str, str]:
@@ -43,8 +45,9 @@ def resolve_path(binding: dict[str, Any], context: BindingContext) -> tuple[str,
 
 
 def check_binding(binding: dict[str, Any]) -> None:
-    """Start-time check: the path is a well-formed template of the form container/blob."""
-    path = str(binding.get("path") or "")
+    """Start-time check: the path is a well-formed template of the form container/blob, and the app settings
+    it names (`%Setting%`) are set, as the Functions host resolves them when it indexes the function."""
+    path = resolve_setting_references(str(binding.get("path") or ""), os.environ)
     expressions.parse(path)
     if "/" not in path.strip("/"):
         raise ValueError(f"the blob path '{path}' must be 'container/blob'")
