@@ -168,7 +168,7 @@ def test_the_cli_sends_the_key_given_with_code(keyed: LocalHost) -> None:
     cli = Cli(APP, keyed.base_url)
     refused = cli("get-runtime-status", "--id", instance_id)
     assert refused.code != 0 and "401" in refused.err and "--code" in refused.err
-    shown = cli.ok("get-runtime-status", "--id", instance_id, "--code", keys.durable_system_key, "-o", "json").json()
+    shown = cli.ok("get-runtime-status", "--id", instance_id, f"--code={keys.durable_system_key}", "-o", "json").json()
     assert shown["runtimeStatus"] == "Completed"
 
 
@@ -195,7 +195,7 @@ def test_the_dashboard_sends_the_key_it_is_given(keyed: LocalHost) -> None:
     keys = keys_of(keyed)
     instance_id = keyed.client.start_new("Greeter")
     keyed.wait_for_status(instance_id)
-    with dashboard(keyed.base_url, "--code", keys.durable_system_key, cwd=str(APP)) as board:
+    with dashboard(keyed.base_url, f"--code={keys.durable_system_key}", cwd=str(APP)) as board:
         cookie = {"Cookie": (dashboard_get(board.url).header("Set-Cookie") or "").split(";", 1)[0]}
         summary = dashboard_get(f"{board.origin}/instances/summary?name=Greeter", headers=cookie)
         assert summary.status == 200 and b"counted by local host" in summary.body, summary.body
@@ -209,10 +209,10 @@ def test_task_hub_deletion_takes_the_master_key_instead_of_testing(keyed: LocalH
     instance_id = keyed.client.start_new("Greeter")
     keyed.wait_for_status(instance_id)
     cli = Cli(APP, keyed.base_url)
-    refused = cli("delete-task-hub", "--yes", "--code", keys.durable_system_key)
+    refused = cli("delete-task-hub", "--yes", f"--code={keys.durable_system_key}")
     assert refused.code != 0 and "master key" in refused.err
     assert keyed.client.status(instance_id).status == 200
-    cli.ok("delete-task-hub", "--yes", "--code", keys.master)
+    cli.ok("delete-task-hub", "--yes", f"--code={keys.master}")
     assert keyed.client.status(instance_id).status == 404
 
 

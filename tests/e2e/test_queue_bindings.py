@@ -81,6 +81,14 @@ def test_a_list_set_on_a_queue_output_is_one_base64_message_per_item(host: Local
     assert sorted(base64.b64decode(message.content) for message in raw) == [b"first", b"second"]
 
 
+def test_an_output_queue_deleted_while_the_host_runs_is_created_again(host: LocalHost, azurite: Azurite) -> None:
+    assert host.post("/api/send-many", ["before"]).status == 202
+    _take(azurite, "batch", 1)
+    _queue(azurite, "batch").delete_queue()
+    assert host.post("/api/send-many", ["after"]).status == 202
+    assert [message.content for message in _take(azurite, "batch", 1)] == [b"after"]
+
+
 def test_an_activity_writes_its_queue_output(host: LocalHost, azurite: Azurite) -> None:
     reply = host.post("/api/start/lisbon")
     assert reply.status == 202, reply.body

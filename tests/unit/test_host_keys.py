@@ -108,3 +108,11 @@ def test_the_binding_carries_the_system_key_and_a_private_rpc_path() -> None:
     status_uri = binding["managementUrls"]["statusQueryGetUri"]
     assert parse_qs(urlsplit(status_uri).query)["code"] == ["s+k"]
     assert binding["creationUrls"]["createNewInstancePostUri"].endswith("?code=s%2Bk")
+
+
+def test_generated_keys_never_start_with_a_dash_so_they_work_as_a_separate_argument() -> None:
+    from durable_local.host.keys import generate_key
+
+    keys = [generate_key() for _ in range(2000)]  # about 1 in 64 token_urlsafe values start with "-"
+    assert not any(key.startswith("-") for key in keys)
+    assert len(set(keys)) == len(keys)

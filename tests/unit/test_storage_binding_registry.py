@@ -47,8 +47,9 @@ def test_a_function_whose_connection_is_missing_is_listed_in_error_and_the_other
 def test_a_function_with_an_invalid_queue_name_is_listed_in_error() -> None:
     index = FunctionIndex()
     index.add(_info("listen", [{"type": "queueTrigger", "name": "msg", "direction": "in", "queueName": "Bad_Name"}]))
+    index.add(_info("braces", [{"type": "queueTrigger", "name": "msg", "direction": "in", "queueName": "q-{x}"}]))
     registry.check_index(index, Connections({"AzureWebJobsStorage": "UseDevelopmentStorage=true"}))
-    assert "not valid" in index.errors["listen"] and not index.functions
+    assert "not valid" in index.errors["listen"] and "not valid" in index.errors["braces"] and not index.functions
 
 
 def _queues(section: dict[str, Any], settings: dict[str, str] | None = None) -> queues.QueueOptions:

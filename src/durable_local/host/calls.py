@@ -165,7 +165,7 @@ class FunctionCalls:
         it), is a failure with its error text."""
         info = self.index.functions[name]
         try:
-            trigger = invoke.decode_datum(info.trigger_type, call.trigger, call.metadata)
+            trigger = invoke.decode_datum(invoke.bind_type(info, info.trigger), call.trigger, call.metadata)
             kwargs = self._arguments(info, trigger, call.inputs)
             result = await invoke.call(info, kwargs, self.executor)
             if result is not None and not invoke.has_return_binding(info):

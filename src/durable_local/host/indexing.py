@@ -20,8 +20,8 @@ from typing import Any
 import azure.functions as func
 
 SUPPORTED_TRIGGERS = {"httpTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger",
-                      "entityTrigger", "queueTrigger"}
-SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient", "queue"}
+                      "entityTrigger", "queueTrigger", "blobTrigger"}
+SUPPORTED_BINDINGS = SUPPORTED_TRIGGERS | {"http", "durableClient", "queue", "blob", "table"}
 
 
 def is_output(binding: dict[str, Any]) -> bool:

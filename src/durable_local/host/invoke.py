@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import typing
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -58,6 +59,19 @@ class OutValue(func.Out[Any]):
 
     def get(self) -> Any:
         return self._value
+
+
+def bind_type(info: FunctionInfo, binding: dict[str, Any]) -> str:
+    """The converter a parameter goes through: a parameter annotated exactly `str` or `bytes` takes the generic
+    binding (the plain value), any other the binding type's converter, as the worker's `functions.py`
+    `add_function` chooses `param_bind_type` (so `blob: str` gets the text, `blob: func.InputStream` a stream)."""
+    try:
+        hints = typing.get_type_hints(info.callable) if info.callable is not None else {}
+    except Exception:  # unresolvable annotations: the binding type's converter, as without an annotation
+        hints = {}
+    if hints.get(binding["name"]) in (str, bytes) and binding["type"] not in ("http", "httpTrigger"):
+        return "generic"
+    return str(binding["type"])
 
 
 def decode_datum(binding_type: str, wire: WireDatum | None, metadata: dict[str, WireDatum] | None = None) -> Any:
@@ -126,7 +140,7 @@ def arguments(info: FunctionInfo, trigger_value: Any, client_json: Callable[[], 
     read), the durable client binding, an `Out` per named output binding and `context` if declared."""
     kwargs: dict[str, Any] = {info.trigger["name"]: trigger_value}
     for binding in info.input_bindings:
-        kwargs[binding["name"]] = decode_datum(binding["type"], (inputs or {}).get(binding["name"]))
+        kwargs[binding["name"]] = decode_datum(bind_type(info, binding), (inputs or {}).get(binding["name"]))
     for name in info.output_names:
         kwargs[name] = OutValue()
     client = info.client_binding

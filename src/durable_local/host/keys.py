@@ -63,8 +63,11 @@ class AuthLevel(IntEnum):
 
 
 def generate_key() -> str:
-    """A new random key value (URL-safe, so it needs no escaping in `?code=`)."""
-    return secrets.token_urlsafe(40)
+    """A new random key value: URL-safe, so it needs no escaping in `?code=`, and never starting with `-`, so
+    `--code KEY` on a command line is not read as another option."""
+    while (key := secrets.token_urlsafe(40)).startswith("-"):
+        pass
+    return key
 
 
 def masked(value: str) -> str:

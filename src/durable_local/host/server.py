@@ -50,6 +50,7 @@ from durable_local.host.ports import AdminRuntime
 from durable_local.host.raw_history import is_raw_history_path, raw_history_response
 from durable_local.host.routing import RouteTable
 from durable_local.host.seeding import SeedError, seed_commit
+from durable_local.host.storage_bindings import blob_trigger
 from durable_local.host.storage_bindings.invocation import BindingCall, string_datum
 from durable_local.host.timers import TimerTriggers
 from durable_local.request_guard import RequestGuard
@@ -203,6 +204,16 @@ class HostServer:
             call = BindingCall(string_datum(text), {"QueueTrigger": string_datum(text)})
             self.runtime.spawn(self._invoke_now(info, call), name=f"admin {info.name}")
             return web.Response(status=202)
+        if info.trigger_type == "blobTrigger":  # the body's `input` is the blob's path, as the Functions host does
+            body = await self._body(request)
+            if isinstance(body, web.Response):
+                return body
+            problem = blob_trigger.by_hand_problem(info, body.get("input"))
+            if problem is not None:
+                return _json_error(400, problem)
+            self.runtime.spawn(self._busy(blob_trigger.run_by_hand(self.runtime.functions, info, body["input"])),
+                               name=f"admin {info.name}")
+            return web.Response(status=202)
         return _json_error(400, f"Function '{info.name}' has a {info.trigger_type}, which needs a durable "
                                 "context; start orchestrations through the Durable HTTP API instead.")
 
@@ -217,6 +228,15 @@ class HostServer:
                 log.error("Executed 'Functions.%s' (Failed): %s", info.name, outcome.reason)
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", info.name)
+        finally:
+            self.runtime.leave_busy()
+
+    async def _busy(self, work: Awaitable[Any]) -> None:
+        self.runtime.enter_busy()
+        try:
+            await work
+        except Exception:
+            log.exception("A function run by hand failed")
         finally:
             self.runtime.leave_busy()
 

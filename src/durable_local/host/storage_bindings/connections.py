@@ -84,6 +84,7 @@ class Connections:
         self.environ = environ
         self._clients: dict[tuple[str, str], Any] = {}
         self._credentials: list[Any] = []
+        self.created: set[tuple[str, str, str]] = set()  # (connection, service, name) known to exist
 
     def check(self, name: str, service: str) -> None:
         """Raise `ConnectionSettingError` when connection `name` cannot reach `service` (queue, blob, table)."""

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from durable_local.host.config import ConfigError
 from durable_local.host.host_json import HostJson, HostJsonError
-from durable_local.host.indexing import FunctionInfo
+from durable_local.host.indexing import FunctionInfo, is_output
 from durable_local.host.storage_bindings.connections import connection_name
 from durable_local.host.storage_bindings.invocation import BindingCall, WireDatum, bytes_datum, string_datum
 from durable_local.host.storage_bindings.registry import BindingContext, BindingType, register
@@ -129,9 +129,10 @@ def queue_name(binding: dict[str, Any], context: BindingContext) -> str:
 
 
 def check_binding(binding: dict[str, Any]) -> None:
-    """Start-time check of `queueName` (after `%AppSetting%` resolution, when it has no `{...}` expression)."""
+    """Start-time check of `queueName` (after `%AppSetting%` resolution; an output's `{...}` expression is
+    resolved per call, a trigger's queue name has none)."""
     raw = str(binding.get("queueName") or "")
-    if "{" in raw:
+    if "{" in raw and is_output(binding):
         return
     from durable_local.vocabulary import resolve_setting_references
 
@@ -160,15 +161,23 @@ def encode_message(body: bytes, use_base64: bool) -> str:
 
 
 async def write_queue_output(binding: dict[str, Any], datum: WireDatum, context: BindingContext) -> None:
-    from azure.core.exceptions import ResourceExistsError
+    from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
     settings = options(context)
-    queue = context.connections.queue_service(connection_name(binding)).get_queue_client(
-        queue_name(binding, context))
-    with contextlib.suppress(ResourceExistsError):
-        await queue.create_queue()
+    connection, name = connection_name(binding), queue_name(binding, context)
+    queue = context.connections.queue_service(connection).get_queue_client(name)
+    if (connection, "queue", name) not in context.connections.created:  # once per host run and queue
+        with contextlib.suppress(ResourceExistsError):
+            await queue.create_queue()
+        context.connections.created.add((connection, "queue", name))
     for body in messages_of(datum):
-        await queue.send_message(encode_message(body, settings.base64))
+        content = encode_message(body, settings.base64)
+        try:
+            await queue.send_message(content)
+        except ResourceNotFoundError:  # deleted since: create it again, as AddMessageAndCreateIfNotExistsAsync
+            with contextlib.suppress(ResourceExistsError):
+                await queue.create_queue()
+            await queue.send_message(content)
 
 
 # -- trigger -------------------------------------------------------------------------------------------

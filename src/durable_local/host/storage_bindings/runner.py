@@ -20,12 +20,12 @@ from durable_local.host.host_json import HostJson
 from durable_local.host.indexing import FunctionIndex, FunctionInfo
 from durable_local.host.invoke import Invocation
 from durable_local.host.runners import FunctionRunner, WorkerCrashed, timer_call
-from durable_local.host.storage_bindings import queues, registry
+from durable_local.host.storage_bindings import blob_trigger, blobs, queues, registry, tables
 from durable_local.host.storage_bindings.connections import Connections
 from durable_local.host.storage_bindings.invocation import BindingCall, BindingResult, WireDatum
 
 log = logging.getLogger(__name__)
-BINDING_MODULES = (queues,)  # each registers its binding types on import
+BINDING_MODULES = (queues, blobs, blob_trigger, tables)  # each registers its binding types on import
 
 
 class BindingRunner:
