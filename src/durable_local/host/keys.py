@@ -184,6 +184,8 @@ def read_keys(path: Path) -> HostKeys | None:
         return None
     except OSError as error:
         raise KeysFileError(f"cannot read the keys file {path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise KeysFileError(f"{path} is not UTF-8 text: {error.reason} at byte {error.start}") from error
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -216,6 +218,7 @@ def write_keys(path: Path, keys: HostKeys) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a temporary file left by a crash keeps its mode through O_CREAT: reset it
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         json.dump(keys.to_json(), file, indent=2)
         file.write("\n")
