@@ -33,6 +33,11 @@ from durable_local.vocabulary import LOCAL_DEFAULT_TASK_HUB, resolve_setting_ref
 
 log = logging.getLogger(__name__)
 _HUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+# host.json paths the local host acts on (lower case; a path under one of them counts): an override of any other
+# key is accepted but changes nothing here, and the start says so (`AppConfig.unread_overrides`).
+READ_HOST_JSON_PATHS = ("extensionbundle", "extensions.http.routeprefix", "extensions.durabletask.hubname",
+                        "extensions.durabletask.storageprovider", "extensions.queues",
+                        "extensions.blobs.poisonblobthreshold")
 
 
 class ConfigError(ValueError):
@@ -118,9 +123,21 @@ class AppConfig:
         if self.host.overridden:
             log.info("host.json values overridden by app settings: %s",
                      ", ".join(sorted(self.host.overridden.values(), key=str.lower)))
+        if unread := self.unread_overrides():
+            log.warning("These app settings override host.json keys the local host does not use, so they change "
+                        "nothing here (they apply on Azure): %s", ", ".join(unread))
         self.report_storage_provider()
         self.check_extension_bundle()
         self.check_function_timeout()
+
+    def unread_overrides(self) -> list[str]:
+        """The `AzureFunctionsJobHost__*` settings whose host.json key the local host never reads
+        (`READ_HOST_JSON_PATHS`), e.g. `logging`, `functions`, `functionTimeout` or the Durable concurrency
+        limits, by setting name."""
+        def read(path: str) -> bool:
+            return any(path == known or path.startswith(known + ".") for known in READ_HOST_JSON_PATHS)
+
+        return sorted((name for path, name in self.host.overridden.items() if not read(path)), key=str.lower)
 
     def check_function_timeout(self) -> None:
         """`functionTimeout` must be a TimeSpan (the host binds it at start and stops when it cannot); the
