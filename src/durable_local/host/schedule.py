@@ -68,9 +68,14 @@ class Schedule:
                 f"The schedule '{text}' has {len(fields)} field(s); NCRONTAB expressions need six: "
                 "{second} {minute} {hour} {day} {month} {day-of-week}.")
         try:
-            croniter(text, datetime(2000, 1, 1), second_at_beginning=True)
+            probe = croniter(text, datetime(2000, 1, 1), second_at_beginning=True)
         except (CroniterError, ValueError, KeyError) as error:
             raise ScheduleError(f"The schedule '{text}' is not a valid NCRONTAB expression: {error}") from error
+        try:  # a day the month never has (`0 0 0 30 2 *`): the timer's task would fail on its first wait
+            probe.get_next(datetime)
+        except CroniterError as error:
+            raise ScheduleError(f"The schedule '{text}' never occurs: no date matches its day and month "
+                                "fields.") from error
         return cls(text, zone=zone)
 
     @property
