@@ -278,6 +278,10 @@ class HostServer:
             if not self.testing and self.keys is None:
                 return _json_error(403, "deleting a task hub needs a host started with --testing, or with "
                                         "--enforce-keys and the master key")
+            unknown = sorted(name for name in request.query if name.lower() != "code")
+            if unknown:  # a destructive request names its hub in the path only: `?taskHub=` is not ignored
+                return _json_error(400, f"unknown query parameter(s) {', '.join(unknown)}: deleting a task hub "
+                                        "takes the hub in the path (and 'code', the key)")
             counts = self.api.delete_task_hub(hub)
             log.warning("deleted task hub %s: %s", hub, counts)
             return web.json_response({"taskHub": hub, "deleted": counts})
