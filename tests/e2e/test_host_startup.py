@@ -28,6 +28,23 @@ def test_an_app_that_fails_to_import_is_a_clear_error(tmp_path: Path) -> None:
     assert "The app module 'function_app' failed to import: RuntimeError: bad config" in result.stderr
 
 
+def start_serve_and_interrupt(app: Path, store: Path, env: dict[str, str] | None = None) -> tuple[int, str, int]:
+    """`durable host start` in `app` until it serves, then Ctrl+C: its exit code, its stderr and its port."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "durable_local", "host", "start", "--port", str(port),
+                                "--store", str(store)], cwd=app, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        eventually(lambda: http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200,
+                   timeout=60, ignoring=(OSError,), message="the host serving")
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, stderr, port
+
+
 def test_a_function_with_an_unsupported_trigger_is_listed_in_error_and_the_host_serves(tmp_path: Path) -> None:
     folder = tmp_path / "service_bus"
     folder.mkdir()
@@ -36,37 +53,15 @@ def test_a_function_with_an_unsupported_trigger_is_listed_in_error_and_the_host_
         "@app.service_bus_queue_trigger(arg_name='msg', queue_name='work', connection='ServiceBus')\n"
         "def on_message(msg: func.ServiceBusMessage) -> None:\n    pass\n")
     (folder / "host.json").write_text('{"version": "2.0"}')
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "durable_local", "host", "start", "--port", str(port),
-                                "--store", str(folder / "s.sqlite")], cwd=folder,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        eventually(lambda: http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200,
-                   timeout=60, ignoring=(OSError,), message="the host serving")
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0
+    returncode, stderr, _ = start_serve_and_interrupt(folder, folder / "s.sqlite")
+    assert returncode == 0
     assert "on_message: [ERROR] Function 'on_message' uses binding type(s) serviceBusTrigger" in stderr
 
 
 def test_start_lists_functions_like_func_start_and_ctrl_c_exits_cleanly(tmp_path: Path) -> None:
-    port = free_port()
     env = {**os.environ, "TICK_SCHEDULE": "0 0 0 * * *", "CORE_APP_COUNTERS": str(tmp_path)}
-    process = subprocess.Popen([sys.executable, "-m", "durable_local", "host", "start", "--port", str(port),
-                                "--store", str(tmp_path / "s.sqlite")], cwd=APP, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        eventually(lambda: http_request("GET", f"http://127.0.0.1:{port}/admin/host/status").status == 200,
-                   timeout=60, ignoring=(OSError,), message="the host serving")
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0
+    returncode, stderr, port = start_serve_and_interrupt(APP, tmp_path / "s.sqlite", env)
+    assert returncode == 0
     assert f"http_start: [POST] http://localhost:{port}/api/orchestrators/{{functionName}}/{{instanceId?}}" in stderr
     assert "        Hello: orchestrationTrigger" in stderr and "        Tick: timerTrigger" in stderr
     assert "Host started. Press Ctrl+C to stop." in stderr

@@ -30,7 +30,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +41,10 @@ DEFAULT_DATETIME_FORMAT = "yyyy-MM-ddTHH-mm-ssZ"
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.\-$]*$")
 _DOTNET_DATE_TOKENS = re.compile(r"yyyy|yy|MM|M|dd|d|HH|H|hh|h|mm|m|ss|s|fffffff|ffffff|fff|ff|f|tt|'[^']*'|.",
                                  re.DOTALL)
+_DATE_FIELDS: dict[str, Callable[[datetime], int]] = {
+    "M": lambda v: v.month, "d": lambda v: v.day, "H": lambda v: v.hour, "h": lambda v: (v.hour % 12) or 12,
+    "m": lambda v: v.minute, "s": lambda v: v.second,
+}
 
 
 class BindingExpressionError(ValueError):
@@ -240,18 +244,8 @@ def format_datetime(value: datetime, format_: str) -> str:
             out.append(f"{value.year:04d}")
         elif piece == "yy":
             out.append(f"{value.year % 100:02d}")
-        elif piece in ("MM", "M"):
-            out.append(f"{value.month:0{len(piece)}d}")
-        elif piece in ("dd", "d"):
-            out.append(f"{value.day:0{len(piece)}d}")
-        elif piece in ("HH", "H"):
-            out.append(f"{value.hour:0{len(piece)}d}")
-        elif piece in ("hh", "h"):
-            out.append(f"{(value.hour % 12) or 12:0{len(piece)}d}")
-        elif piece in ("mm", "m"):
-            out.append(f"{value.minute:0{len(piece)}d}")
-        elif piece in ("ss", "s"):
-            out.append(f"{value.second:0{len(piece)}d}")
+        elif piece[0] in _DATE_FIELDS:  # M, d, H, h, m, s: one letter unpadded, two letters zero-padded
+            out.append(f"{_DATE_FIELDS[piece[0]](value):0{len(piece)}d}")
         elif set(piece) == {"f"}:
             out.append(f"{value.microsecond:06d}0"[:len(piece)])
         elif piece == "tt":
